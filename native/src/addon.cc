@@ -1,0 +1,250 @@
+// The addon's entry: CPU feature detection, the SIMD override, the thread pool, argument helpers.
+// Context-aware (NODE_API_MODULE): worker threads may load it; only the thread pool is shared.
+#include "common.h"
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+#include <cstdlib>
+
+namespace gptkit {
+
+// ---------------------------------------------------------------------------------------------
+// SIMD level: detected once; GPTKIT_SIMD (or setSimd) may lower it for tests.
+
+static bool detect(Simd s) {
+  switch (s) {
+    case Simd::Portable: return true;
+#if defined(__x86_64__) || defined(__i386__)
+    case Simd::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Simd::Avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    case Simd::Neon: return false;
+#elif defined(__aarch64__)
+    case Simd::Neon: return true;
+    default: return false;
+#else
+    default: return false;
+#endif
+  }
+  return false;
+}
+
+bool cpu_supports(Simd s) { return detect(s); }
+
+const char* simd_name(Simd s) {
+  switch (s) {
+    case Simd::Avx512: return "avx512";
+    case Simd::Avx2: return "avx2";
+    case Simd::Neon: return "neon";
+    default: return "portable";
+  }
+}
+
+static Simd best_simd() {
+  for (Simd s : {Simd::Avx512, Simd::Avx2, Simd::Neon})
+    if (detect(s)) return s;
+  return Simd::Portable;
+}
+
+static std::atomic<int> g_simd{-1};
+
+Simd simd_level() {
+  int v = g_simd.load(std::memory_order_relaxed);
+  if (v < 0) {
+    v = static_cast<int>(best_simd());
+    g_simd.store(v);
+  }
+  return static_cast<Simd>(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool: persistent workers; a job is split into one contiguous range per thread.
+
+namespace {
+struct Pool {
+  std::vector<std::thread> workers;
+  std::mutex m;
+  std::condition_variable cv_start, cv_done;
+  const std::function<void(int64_t, int64_t)>* job = nullptr;
+  int64_t n = 0;
+  int nthreads = 1;
+  uint64_t generation = 0;
+  int pending = 0;
+  bool quit = false;
+  std::mutex call_mutex;  // one parallel_for at a time (several JS threads may call)
+
+  void range(int t, int64_t* b, int64_t* e) const {
+    int64_t per = n / nthreads, rem = n % nthreads;
+    *b = t * per + (t < rem ? t : rem);
+    *e = *b + per + (t < rem ? 1 : 0);
+  }
+
+  void worker(int t) {
+    uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lk(m);
+      cv_start.wait(lk, [&] { return quit || generation != seen; });
+      if (quit) return;
+      seen = generation;
+      if (t >= nthreads) continue;
+      int64_t b, e;
+      range(t, &b, &e);
+      auto* f = job;
+      lk.unlock();
+      if (b < e) (*f)(b, e);
+      lk.lock();
+      if (--pending == 0) cv_done.notify_one();
+    }
+  }
+
+  void resize(int threads) {
+    std::lock_guard<std::mutex> call(call_mutex);
+    stop();
+    nthreads = threads < 1 ? 1 : threads;
+    quit = false;
+    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t] { worker(t); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lk(m);
+      quit = true;
+    }
+    cv_start.notify_all();
+    for (auto& w : workers) w.join();
+    workers.clear();
+  }
+
+  void run(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
+    if (count <= 0) return;
+    std::lock_guard<std::mutex> call(call_mutex);
+    if (nthreads == 1 || count == 1) {
+      fn(0, count);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lk(m);
+      job = &fn;
+      n = count;
+      pending = nthreads - 1;
+      generation++;
+    }
+    cv_start.notify_all();
+    int64_t b, e;
+    range(0, &b, &e);
+    if (b < e) fn(b, e);
+    std::unique_lock<std::mutex> lk(m);
+    cv_done.wait(lk, [&] { return pending == 0; });
+    job = nullptr;
+  }
+
+  ~Pool() { stop(); }
+};
+
+Pool& pool() {
+  static Pool* p = [] {
+    auto* q = new Pool();  // leaked on purpose: joining threads during static destruction can hang
+    int n = (int)std::thread::hardware_concurrency();
+    if (const char* env = std::getenv("GPTKIT_THREADS")) n = std::atoi(env);
+    q->resize(n < 1 ? 1 : n);
+    return q;
+  }();
+  return *p;
+}
+}  // namespace
+
+void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) { pool().run(n, fn); }
+int num_threads() { return pool().nthreads; }
+
+// ---------------------------------------------------------------------------------------------
+// Argument helpers.
+
+template <typename T, napi_typedarray_type want>
+static T* typed_arg(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len, bool nullable) {
+  Napi::Value v = info[i];
+  if (nullable && (v.IsNull() || v.IsUndefined())) {
+    if (len) *len = 0;
+    return nullptr;
+  }
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != want) {
+    std::string msg = std::string(op) + ": argument " + std::to_string(i) + " must be a " +
+                      (want == napi_float32_array ? "Float32Array" : "Int32Array");
+    throw Napi::TypeError::New(info.Env(), msg);
+  }
+  auto arr = v.As<Napi::TypedArray>();
+  if (len) *len = arr.ElementLength();
+  auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data());
+  return reinterpret_cast<T*>(base + arr.ByteOffset());
+}
+
+float* f32_arg(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len) {
+  return typed_arg<float, napi_float32_array>(info, i, op, len, false);
+}
+float* f32_arg_or_null(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len) {
+  return typed_arg<float, napi_float32_array>(info, i, op, len, true);
+}
+int32_t* i32_arg(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len) {
+  return typed_arg<int32_t, napi_int32_array>(info, i, op, len, false);
+}
+int32_t* i32_arg_or_null(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len) {
+  return typed_arg<int32_t, napi_int32_array>(info, i, op, len, true);
+}
+double num_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+bool bool_arg(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+// ---------------------------------------------------------------------------------------------
+// Exports.
+
+static Napi::Value GetSimd(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), simd_name(simd_level()));
+}
+
+static Napi::Value SetSimd(const Napi::CallbackInfo& info) {
+  std::string want = info[0].As<Napi::String>().Utf8Value();
+  for (Simd s : {Simd::Portable, Simd::Neon, Simd::Avx2, Simd::Avx512}) {
+    if (want == simd_name(s)) {
+      if (!detect(s)) return Napi::Boolean::New(info.Env(), false);
+      g_simd.store(static_cast<int>(s));
+      return Napi::Boolean::New(info.Env(), true);
+    }
+  }
+  return Napi::Boolean::New(info.Env(), false);
+}
+
+static Napi::Value SimdLevels(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t i = 0;
+  for (Simd s : {Simd::Avx512, Simd::Avx2, Simd::Neon, Simd::Portable})
+    if (detect(s)) out.Set(i++, Napi::String::New(info.Env(), simd_name(s)));
+  return out;
+}
+
+static Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  int n = (int)int_arg(info, 0);
+  if (n < 1 || n > 1024) throw Napi::RangeError::New(info.Env(), "setThreads: expected 1..1024 threads");
+  if (n != num_threads()) pool().resize(n);
+  return info.Env().Undefined();
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("getSimd", Napi::Function::New(env, GetSimd));
+  exports.Set("setSimd", Napi::Function::New(env, SetSimd));
+  exports.Set("simdLevels", Napi::Function::New(env, SimdLevels));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  register_gemm(env, exports);
+  register_attention(env, exports);
+  register_kernels(env, exports);
+  return exports;
+}
+
+}  // namespace gptkit
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return gptkit::Init(env, exports); }
+NODE_API_MODULE(gptkit, InitAddon)

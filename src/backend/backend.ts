@@ -1,0 +1,172 @@
+// The kernel interface. Everything above `tensor/` computes through one `Backend`; there are two:
+// `ts` (plain TypeScript, the reference, runs anywhere) and `native` (the C++ addon: SIMD + threads).
+// A kernel promises the same results on every backend up to float rounding, and the same bits on
+// one backend for a given thread count (fixed work partitioning, no atomics in reductions).
+//
+// Conventions:
+// - Arrays are row-major Float32Array (ids Int32Array). "(R, C)" is a shape in elements.
+// - An `…Offset` is an element offset into the array it follows; every kernel honours it.
+// - Backward kernels ACCUMULATE (+=) into gradient buffers unless the comment says "writes".
+// - Kernels never allocate per call beyond small scratch, and never keep references to inputs.
+
+export type F32 = Float32Array;
+export type I32 = Int32Array;
+
+/** C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] (+ bias broadcast over rows), for b < batch. */
+export interface GemmParams {
+  transA: boolean; // op(A) = Aᵀ: A is stored (k, m) with leading dimension lda
+  transB: boolean; // op(B) = Bᵀ: B is stored (n, k) with leading dimension ldb
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: F32; aOffset: number; lda: number;
+  b: F32; bOffset: number; ldb: number;
+  beta: 0 | 1; // 0: C is overwritten (its old contents may be NaN); 1: C is accumulated into
+  c: F32; cOffset: number; ldc: number;
+  /** Optional (n): added to every row of C after the product. */
+  bias: F32 | null;
+  batch: number; // ≥ 1
+  strideA: number; // element stride between batches (ignored when batch = 1)
+  strideB: number;
+  strideC: number;
+}
+
+/**
+ * Fused scaled-dot-product attention, no T×T matrix stored (memory O(T) per head: `lse`).
+ *
+ * Layout: q[b, t, h, d] = q[qOffset + b·qStrideB + t·qStrideT + h·headDim + d], likewise k and v,
+ * so q, k, v can be read straight out of a fused (B, T, 3·C) projection without any transpose.
+ * out is (B, Tq, H·headDim) contiguous; lse is (B, H, Tq), the log-sum-exp of each query's scaled
+ * scores (−Infinity for a query that sees no key; its output row is 0).
+ *
+ * Masks (all combine): key j is visible to query i iff
+ *   causal → j ≤ i + (tk − tq)                       (queries are the last tq positions: KV-cache decoding)
+ *   window > 0 → j > i + (tk − tq) − window          (local band, GPT-3's sparse layers; needs causal)
+ *   keyStart → j ≥ keyStart[b]                       (left padding: batched generation)
+ *   keyEnd → j < keyEnd[b]                           (right padding: BERT batches)
+ * Dropout on the attention probabilities is decided by `dropoutKeep(seed, idx)` below with
+ * idx = ((b·H + h)·tq + i)·tk + j (uint32 wrap-around), recomputed in backward: nothing stored.
+ */
+export interface AttentionParams {
+  batch: number;
+  heads: number;
+  tq: number;
+  tk: number;
+  headDim: number;
+  q: F32; qOffset: number; qStrideB: number; qStrideT: number;
+  k: F32; kOffset: number; kStrideB: number; kStrideT: number;
+  v: F32; vOffset: number; vStrideB: number; vStrideT: number;
+  scale: number;
+  causal: boolean;
+  window: number;
+  keyStart: I32 | null;
+  keyEnd: I32 | null;
+  dropout: number; // probability of dropping, 0 ≤ p < 1
+  seed: number; // uint32
+}
+
+export interface AttentionForward extends AttentionParams {
+  out: F32; // (B, Tq, H·headDim), written
+  lse: F32; // (B, H, Tq), written
+}
+
+export interface AttentionBackward extends AttentionParams {
+  out: F32;
+  lse: F32;
+  dout: F32; // (B, Tq, H·headDim)
+  // Gradients use the same offsets and strides as q, k, v respectively; accumulated into.
+  dq: F32; dk: F32; dv: F32;
+}
+
+export interface Backend {
+  readonly name: 'ts' | 'native';
+  /** The code path in use: 'avx512' | 'avx2' | 'neon' | 'portable' for native, 'ts' for ts. */
+  simd(): string;
+  threads(): number;
+  setThreads(n: number): void;
+
+  gemm(p: GemmParams): void;
+
+  attentionForward(p: AttentionForward): void;
+  attentionBackward(p: AttentionBackward): void;
+
+  /** x (rows, cols) → out; mean and rstd (rows) written for backward. */
+  layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32, mean: F32, rstd: F32, rows: number, cols: number, eps: number): void;
+  /** Accumulates dx, dweight, dbias (dbias may be null). */
+  layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number): void;
+
+  /** GELU, tanh approximation (GPT-2): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out may alias x. */
+  geluForward(x: F32, out: F32, n: number): void;
+  geluBackward(x: F32, dout: F32, dx: F32, n: number): void;
+
+  /** Row softmax of x (rows, cols) → out (may alias x). */
+  softmaxForward(x: F32, out: F32, rows: number, cols: number): void;
+  /** dx += out ⊙ (dout − Σ dout⊙out) per row. */
+  softmaxBackward(out: F32, dout: F32, dx: F32, rows: number, cols: number): void;
+
+  /**
+   * Softmax cross-entropy from logits (rows, vocab). Writes losses (rows): −Σ_c q_c·log p_c where q is the
+   * target one-hot smoothed by `smoothing` (q = (1−s)·onehot + s/vocab); 0 for rows whose target is
+   * ignoreIndex. Writes lse (rows), the log-sum-exp of each row. Targets outside [0, vocab) other than
+   * ignoreIndex are the caller's error (checked above the backend).
+   */
+  crossEntropyForward(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number, smoothing: number): void;
+  /** WRITES dlogits = dlosses[r]·(softmax − q) (0 on ignored rows); dlogits may alias logits. */
+  crossEntropyBackward(logits: F32, targets: I32, lse: F32, dlosses: F32, dlogits: F32, rows: number, vocab: number, ignoreIndex: number, smoothing: number): void;
+
+  /** out[i, :] = table[ids[i], :] for i < n; table is (vocab, dim). */
+  embeddingForward(ids: I32, table: F32, out: F32, n: number, dim: number): void;
+  /** dtable[ids[i], :] += dout[i, :], deterministic (no races, fixed order per row). */
+  embeddingBackward(ids: I32, dout: F32, dtable: F32, n: number, dim: number): void;
+
+  /**
+   * One AdamW step over n parameters (decoupled weight decay, PyTorch's formula):
+   *   p ← p − lr·wd·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+   *   p ← p − lr·(m / (1 − β1^step)) / (√(v / (1 − β2^step)) + eps)
+   * gradScale multiplies g first (clipping and accumulation averaging folded in).
+   */
+  adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number, gradScale: number): void;
+
+  /** out = a + b (out may alias a or b). */
+  add(a: F32, b: F32, out: F32, n: number): void;
+  /** out = a ⊙ b. */
+  mul(a: F32, b: F32, out: F32, n: number): void;
+  /** y += alpha · x. */
+  axpy(alpha: number, x: F32, y: F32, n: number): void;
+  /** out = alpha · x (out may alias x). */
+  scale(x: F32, alpha: number, out: F32, n: number): void;
+  /** Σ x², accumulated in float64. */
+  sumSquares(x: F32, n: number): number;
+  /** out[c] += Σ_r x[r, c]  (bias gradients). */
+  sumRows(x: F32, out: F32, rows: number, cols: number): void;
+
+  /** out = x ⊙ keep / (1 − p), keep decided by dropoutKeep(seed, i). out may alias x. */
+  dropoutForward(x: F32, out: F32, n: number, p: number, seed: number): void;
+  /** dx += dout ⊙ keep / (1 − p), the same mask as forward (recomputed, not stored). */
+  dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number): void;
+}
+
+/**
+ * The dropout decision both backends share, bit for bit: a counter-based hash (murmur3's finaliser
+ * over seed and index), so masks are recomputed in backward instead of stored, and the same seed
+ * drops the same elements on any backend and thread count.
+ */
+export function dropoutHash(seed: number, idx: number): number {
+  let x = (seed ^ Math.imul(idx, 0x9e3779b9)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** Keep element idx iff the top 24 bits of its hash reach the threshold floor(p·2²⁴). */
+export function dropoutThreshold(p: number): number {
+  return Math.floor(p * 16777216);
+}
+
+export function dropoutKeep(seed: number, idx: number, threshold: number): boolean {
+  return dropoutHash(seed, idx) >>> 8 >= threshold;
+}

@@ -1,0 +1,45 @@
+// `gptkit <command> …`: a thin dispatcher. Each command lives in its own module, loaded on demand,
+// and turns flags into a typed config for the layer that does the work. User mistakes
+// (GptkitError) print as one clear message, never a stack trace.
+import { GptkitError } from '../util/errors.ts';
+
+export interface Command {
+  /** One line for `gptkit --help`. */
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+function usage(): string {
+  return [
+    'usage: gptkit <command> [options]   (gptkit <command> --help for its options)',
+    '',
+    'commands:',
+    ...Object.keys(commands).sort().map((name) => `  ${name}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`gptkit: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const cmd = await load();
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof GptkitError) {
+      console.error(`gptkit ${name}: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      return 1;
+    }
+    throw e;
+  }
+}
