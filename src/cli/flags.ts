@@ -51,13 +51,11 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
   const expanded: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    expanded.push(a);
     const name = a.startsWith('--') ? a.slice(2) : '';
-    if (name && specs[name]?.type === 'strings') {
-      while (i + 2 < argv.length + 1 && argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) {
-        expanded.push(argv[++i]);
-        if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('-')) expanded.push(a);
-      }
+    if (name && specs[name]?.type === 'strings' && i + 1 < argv.length && !argv[i + 1].startsWith('-')) {
+      while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) expanded.push(a, argv[++i]);
+    } else {
+      expanded.push(a);
     }
   }
   let parsed;
