@@ -1,0 +1,234 @@
+// Tensor: a contiguous row-major Float32Array plus a shape, and the reverse-mode tape.
+//
+// Autograd is a tape: an op whose inputs need gradients pushes one backward closure; backward()
+// runs them in reverse. Gradients accumulate (+=) so fan-out just works. Parameters keep their
+// `grad` across backward() calls (gradient accumulation) until zeroGrad().
+//
+// Memory: inside `scope(fn)` every tensor an op creates draws its buffers from a pool keyed by
+// length and gives them back when the scope ends, so a training step reuses the same buffers
+// step after step instead of churning the garbage collector. Anything that must outlive the
+// scope is copied out (`.item()`, `.toArray()`, `clone()` outside the scope).
+import { ShapeError } from '../util/errors.ts';
+
+export type Shape = readonly number[];
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`invalid shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function shapeStr(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffer pool and scopes.
+
+class BufferPool {
+  private free = new Map<number, Float32Array[]>();
+  bytesHeld = 0;
+
+  take(n: number): Float32Array {
+    const list = this.free.get(n);
+    if (list && list.length) {
+      const b = list.pop()!;
+      this.bytesHeld -= b.byteLength;
+      return b;
+    }
+    return new Float32Array(n);
+  }
+
+  give(b: Float32Array): void {
+    let list = this.free.get(b.length);
+    if (!list) this.free.set(b.length, (list = []));
+    list.push(b);
+    this.bytesHeld += b.byteLength;
+  }
+
+  clear(): void {
+    this.free.clear();
+    this.bytesHeld = 0;
+  }
+}
+
+const pool = new BufferPool();
+
+class Scope {
+  owned: Float32Array[] = [];
+}
+
+const scopes: Scope[] = [];
+
+/** Allocate a buffer: pooled (uninitialised contents) inside a scope, fresh (zeros) outside. */
+export function allocBuffer(n: number, zero = false): Float32Array {
+  const s = scopes[scopes.length - 1];
+  if (!s) return new Float32Array(n);
+  const b = pool.take(n);
+  if (zero) b.fill(0);
+  s.owned.push(b);
+  return b;
+}
+
+/**
+ * Run fn with pooled buffers: every tensor created inside is invalid once fn returns (its buffers
+ * go back to the pool). Parameters and their gradients are created outside scopes and are kept.
+ */
+export function scope<T>(fn: () => T): T {
+  const s = new Scope();
+  scopes.push(s);
+  try {
+    return fn();
+  } finally {
+    scopes.pop();
+    for (const b of s.owned) pool.give(b);
+    tape.length = 0;
+  }
+}
+
+/** Drop every pooled buffer (e.g. after changing model size). */
+export function clearBufferPool(): void {
+  pool.clear();
+}
+
+export function bufferPoolBytes(): number {
+  return pool.bytesHeld;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tape and grad mode.
+
+type BackwardFn = () => void;
+const tape: BackwardFn[] = [];
+let gradEnabled = true;
+
+/** Run fn without recording anything on the tape (inference, evaluation). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Record a backward closure if any input needs a gradient; returns whether the output needs one. */
+export function record(inputs: readonly (Tensor | null | undefined)[], backward: BackwardFn): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) {
+    if (t && t.requiresGrad) {
+      tape.push(backward);
+      return true;
+    }
+  }
+  return false;
+}
+
+export function tapeLength(): number {
+  return tape.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class Tensor {
+  readonly data: Float32Array;
+  readonly shape: Shape;
+  grad: Float32Array | null = null;
+  requiresGrad: boolean;
+  /** Parameters own their gradient memory outright: it outlives scopes (gradient accumulation). */
+  isParameter = false;
+
+  constructor(data: Float32Array, shape: Shape, requiresGrad = false) {
+    const n = sizeOf(shape);
+    if (data.length !== n) throw new ShapeError(`Tensor: data has ${data.length} elements but shape ${shapeStr(shape)} needs ${n}`);
+    this.data = data;
+    this.shape = Object.freeze([...shape]);
+    this.requiresGrad = requiresGrad;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Dimension d, negative counts from the end. */
+  dim(d: number): number {
+    const i = d < 0 ? this.shape.length + d : d;
+    if (i < 0 || i >= this.shape.length) throw new ShapeError(`dim ${d} out of range for shape ${shapeStr(this.shape)}`);
+    return this.shape[i];
+  }
+
+  /** The gradient buffer, allocated (zeroed) on first use. */
+  gradBuffer(): Float32Array {
+    if (!this.grad) this.grad = this.isParameter ? new Float32Array(this.size) : allocBuffer(this.size, true);
+    return this.grad;
+  }
+
+  zeroGrad(): void {
+    if (this.grad) this.grad.fill(0);
+  }
+
+  item(): number {
+    if (this.size !== 1) throw new ShapeError(`item(): tensor has shape ${shapeStr(this.shape)}, not a single element`);
+    return this.data[0];
+  }
+
+  toArray(): number[] {
+    return Array.from(this.data);
+  }
+
+  /** A copy that owns fresh (non-pooled) memory and does not require grad. */
+  clone(): Tensor {
+    return new Tensor(Float32Array.from(this.data), this.shape);
+  }
+
+  /** Backpropagate from this scalar (or with an explicit output gradient). Clears the tape. */
+  backward(gradOutput?: Float32Array): void {
+    if (!this.requiresGrad) throw new ShapeError('backward(): this tensor does not require grad (was it computed under noGrad, or from inputs without grad?)');
+    if (!gradOutput && this.size !== 1) throw new ShapeError(`backward(): output has shape ${shapeStr(this.shape)}; pass its gradient explicitly`);
+    const g = this.gradBuffer();
+    if (gradOutput) {
+      if (gradOutput.length !== this.size) throw new ShapeError(`backward(): gradient has ${gradOutput.length} elements, output ${this.size}`);
+      g.set(gradOutput);
+    } else {
+      g[0] = 1;
+    }
+    for (let i = tape.length - 1; i >= 0; i--) tape[i]();
+    tape.length = 0;
+  }
+
+  static zeros(shape: Shape, requiresGrad = false): Tensor {
+    return new Tensor(allocBuffer(sizeOf(shape), true), shape, requiresGrad);
+  }
+
+  /** Uninitialised (pooled inside a scope): for op outputs that are fully written. */
+  static empty(shape: Shape): Tensor {
+    return new Tensor(allocBuffer(sizeOf(shape)), shape);
+  }
+
+  static from(values: ArrayLike<number>, shape?: Shape, requiresGrad = false): Tensor {
+    return new Tensor(Float32Array.from(values), shape ?? [values.length], requiresGrad);
+  }
+
+  static parameter(data: Float32Array, shape: Shape): Tensor {
+    const t = new Tensor(data, shape, true);
+    t.isParameter = true;
+    return t;
+  }
+}
+
+/** Throw a ShapeError naming the op unless cond holds. */
+export function check(cond: boolean, op: string, msg: string): asserts cond {
+  if (!cond) throw new ShapeError(`${op}: ${msg}`);
+}
