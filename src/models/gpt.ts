@@ -1,0 +1,216 @@
+// GPT: one decoder-only Transformer whose config covers three generations.
+//   GPT-1: post-LayerNorm blocks (x = LN(x + f(x))), learned positions, GELU, no final LN.
+//   GPT-2: pre-LayerNorm blocks (x = x + f(LN(x))), a final LN, residual projections initialised
+//          with std 0.02/√(2·n_layer), input and output embeddings tied.
+//   GPT-3: GPT-2 blocks whose attention alternates dense and locally banded (window) layers.
+// Parameter names mirror Hugging Face's GPT-2 (`transformer.h.0.attn.c_attn.weight`), so a real
+// GPT-2 checkpoint loads name for name (Linear weights are (out, in); interop/ transposes Conv1D).
+import { Tensor } from '../tensor/tensor.ts';
+import * as op from '../tensor/ops.ts';
+import type { I32 } from '../backend/backend.ts';
+import { Module } from '../nn/module.ts';
+import { Embedding, LayerNorm, Linear, MultiHeadAttention, MLP, Dropout } from '../nn/layers.ts';
+import { Rng } from '../util/rng.ts';
+import { ConfigError } from '../util/errors.ts';
+
+export interface GptConfig {
+  vocabSize: number;
+  blockSize: number; // context length
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  /** 'pre' (GPT-2/3) or 'post' (GPT-1) LayerNorm placement. */
+  norm: 'pre' | 'post';
+  tieEmbeddings: boolean;
+  /** Dropout on embeddings, residual branches and attention probabilities. */
+  dropout: number;
+  bias: boolean;
+  layerNormEps: number;
+  /** 'dense' everywhere, or 'alternating' dense / banded-sparse layers (GPT-3). */
+  attention: 'dense' | 'alternating';
+  /** Band width of the sparse layers (keys a query sees, itself included). */
+  window: number;
+  /** Scale residual projections' init by 1/√(2·n_layer) (GPT-2). */
+  scaledResidInit: boolean;
+}
+
+const base: Omit<GptConfig, 'vocabSize' | 'blockSize' | 'nLayer' | 'nHead' | 'nEmbd'> = {
+  norm: 'pre', tieEmbeddings: true, dropout: 0, bias: true, layerNormEps: 1e-5,
+  attention: 'dense', window: 256, scaledResidInit: true,
+};
+
+const gpt2 = (nLayer: number, nHead: number, nEmbd: number): GptConfig => ({ ...base, vocabSize: 50257, blockSize: 1024, nLayer, nHead, nEmbd, dropout: 0.1 });
+const gpt3 = (nLayer: number, nHead: number, nEmbd: number): GptConfig => ({ ...base, vocabSize: 50257, blockSize: 2048, nLayer, nHead, nEmbd, attention: 'alternating', window: 256 });
+
+/** Published sizes, plus small ones that train on a laptop CPU in minutes. */
+export const presets: Record<string, GptConfig> = {
+  gpt1: { ...base, vocabSize: 40478, blockSize: 512, nLayer: 12, nHead: 12, nEmbd: 768, norm: 'post', dropout: 0.1, scaledResidInit: false },
+  gpt2: gpt2(12, 12, 768),
+  'gpt2-medium': gpt2(24, 16, 1024),
+  'gpt2-large': gpt2(36, 20, 1280),
+  'gpt2-xl': gpt2(48, 25, 1600),
+  'gpt3-125m': gpt3(12, 12, 768),
+  'gpt3-350m': gpt3(24, 16, 1024),
+  'gpt3-760m': gpt3(24, 16, 1536),
+  'gpt3-1.3b': gpt3(24, 24, 2048),
+  'gpt3-2.7b': gpt3(32, 32, 2560),
+  'gpt3-6.7b': gpt3(32, 32, 4096),
+  'gpt3-13b': gpt3(40, 40, 5120),
+  'gpt3-175b': gpt3(96, 96, 12288),
+  // Small presets (vocabulary set by the tokenizer at train time).
+  nano: { ...base, vocabSize: 512, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 64 },
+  tiny: { ...base, vocabSize: 512, blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 128 },
+  small: { ...base, vocabSize: 4096, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384 },
+};
+
+const keys = Object.keys({ ...base, vocabSize: 0, blockSize: 0, nLayer: 0, nHead: 0, nEmbd: 0 }) as (keyof GptConfig)[];
+
+/** A complete config from a preset name and overrides; unknown keys and bad values are errors. */
+export function gptConfig(preset: string | GptConfig, overrides: Partial<GptConfig> = {}): GptConfig {
+  const start = typeof preset === 'string' ? presets[preset] : preset;
+  if (!start) throw new ConfigError(`unknown preset '${preset}'`, `one of: ${Object.keys(presets).join(', ')}`);
+  for (const k of Object.keys(overrides)) {
+    if (!keys.includes(k as keyof GptConfig)) throw new ConfigError(`unknown GPT config key '${k}'`, `known keys: ${keys.join(', ')}`);
+  }
+  const c = { ...start, ...overrides };
+  for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'window'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new ConfigError(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.nEmbd % c.nHead !== 0) throw new ConfigError(`nEmbd (${c.nEmbd}) must be divisible by nHead (${c.nHead})`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${c.dropout}`);
+  if (c.norm !== 'pre' && c.norm !== 'post') throw new ConfigError(`norm must be 'pre' or 'post', got '${c.norm}'`);
+  if (c.attention !== 'dense' && c.attention !== 'alternating') throw new ConfigError(`attention must be 'dense' or 'alternating', got '${c.attention}'`);
+  return Object.freeze(c);
+}
+
+/** Parameters excluding position embeddings (the N of 6·N FLOPs per token). */
+export function countParams(c: GptConfig): { total: number; nonEmbedding: number; positions: number } {
+  const C = c.nEmbd, L = c.nLayer;
+  const b = c.bias ? 1 : 0;
+  const perLayer = 2 * 2 * C + (3 * C * C + 3 * C * b) + (C * C + C * b) + (4 * C * C + 4 * C * b) + (4 * C * C + C * b);
+  const wte = c.vocabSize * C;
+  const head = c.tieEmbeddings ? 0 : c.vocabSize * C;
+  const lnf = c.norm === 'pre' ? 2 * C : 0;
+  const positions = c.blockSize * C;
+  const nonEmbedding = L * perLayer + lnf;
+  return { total: nonEmbedding + wte + head + positions, nonEmbedding, positions };
+}
+
+/** Training FLOPs per token (forward + backward): 6·N + 6·n_layer·T·C (attention), N without positions. */
+export function flopsPerToken(c: GptConfig, seqLen = c.blockSize): number {
+  const p = countParams(c);
+  return 6 * (p.total - p.positions) + 6 * c.nLayer * seqLen * c.nEmbd;
+}
+
+export class Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: MultiHeadAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+  constructor(readonly cfg: GptConfig, readonly layer: number, rng: Rng) {
+    super();
+    const projStd = cfg.scaledResidInit ? 0.02 / Math.sqrt(2 * cfg.nLayer) : 0.02;
+    this.ln_1 = this.child('ln_1', new LayerNorm(cfg.nEmbd, cfg.layerNormEps));
+    this.attn = this.child('attn', new MultiHeadAttention({ nEmbd: cfg.nEmbd, nHead: cfg.nHead, dropout: cfg.dropout, bias: cfg.bias, projStd }, rng.fork('attn')));
+    this.ln_2 = this.child('ln_2', new LayerNorm(cfg.nEmbd, cfg.layerNormEps));
+    this.mlp = this.child('mlp', new MLP(cfg.nEmbd, 4 * cfg.nEmbd, cfg.dropout, rng.fork('mlp'), { bias: cfg.bias, projStd }));
+  }
+
+  /** Banded layers: GPT-3 alternates, starting dense at layer 0. */
+  get window(): number {
+    return this.cfg.attention === 'alternating' && this.layer % 2 === 1 ? this.cfg.window : 0;
+  }
+
+  forward(x: Tensor, keyStart: I32 | null = null): Tensor {
+    const mask = { causal: true, window: this.window, keyStart };
+    if (this.cfg.norm === 'pre') {
+      x = op.add(x, this.attn.forward(this.ln_1.forward(x), mask));
+      return op.add(x, this.mlp.forward(this.ln_2.forward(x)));
+    }
+    x = this.ln_1.forward(op.add(x, this.attn.forward(x, mask)));
+    return this.ln_2.forward(op.add(x, this.mlp.forward(x)));
+  }
+}
+
+class Transformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly drop: Dropout;
+  readonly h: Block[] = [];
+  readonly ln_f: LayerNorm | null;
+  constructor(cfg: GptConfig, rng: Rng) {
+    super();
+    this.wte = this.child('wte', new Embedding(cfg.vocabSize, cfg.nEmbd, rng.fork('wte')));
+    this.wpe = this.child('wpe', new Embedding(cfg.blockSize, cfg.nEmbd, rng.fork('wpe')));
+    this.drop = this.child('drop', new Dropout(cfg.dropout, rng.fork('drop')));
+    const hs = this.child('h', new ModuleList());
+    for (let i = 0; i < cfg.nLayer; i++) this.h.push(hs.add(new Block(cfg, i, rng.fork(`h.${i}`))));
+    this.ln_f = cfg.norm === 'pre' ? this.child('ln_f', new LayerNorm(cfg.nEmbd, cfg.layerNormEps)) : null;
+  }
+}
+
+/** A list of child modules named 0, 1, 2, … */
+export class ModuleList extends Module {
+  private n = 0;
+  add<M extends Module>(m: M): M {
+    return this.child(String(this.n++), m);
+  }
+}
+
+export interface GptForward {
+  /** (B, T, vocab), or (B, vocab) with lastOnly. */
+  logits: Tensor;
+  /** Mean cross-entropy when targets were given. */
+  loss: Tensor | null;
+}
+
+export class GPT extends Module {
+  readonly transformer: Transformer;
+  readonly lm_head: Linear | null; // null when tied to wte
+  constructor(readonly config: GptConfig, seed = 1337) {
+    super();
+    const rng = new Rng(seed);
+    this.transformer = this.child('transformer', new Transformer(config, rng.fork('transformer')));
+    this.lm_head = config.tieEmbeddings ? null : this.child('lm_head', new Linear(config.nEmbd, config.vocabSize, rng.fork('lm_head'), { bias: false }));
+  }
+
+  get lmHeadWeight(): Tensor {
+    return this.lm_head ? this.lm_head.weight : this.transformer.wte.weight;
+  }
+
+  /**
+   * Hidden states after the last block (and final LN): (B, T, C). `positions` (B·T) overrides the
+   * default 0…T−1 (left-padded batches); `keyStart` (B) masks the padding keys.
+   */
+  hidden(ids: I32, B: number, T: number, opts: { positions?: I32; keyStart?: I32 | null } = {}): Tensor {
+    const c = this.config;
+    if (T > c.blockSize) throw new RangeError(`sequence length ${T} exceeds the model's context of ${c.blockSize} tokens`);
+    if (ids.length !== B * T) throw new RangeError(`ids has ${ids.length} tokens, expected B·T = ${B}·${T}`);
+    const t = this.transformer;
+    const tok = t.wte.forward(ids, [B, T]); // (B, T, C)
+    let x: Tensor;
+    if (opts.positions) {
+      x = op.add(tok, t.wpe.forward(opts.positions, [B, T]));
+    } else {
+      const pos = new Int32Array(T);
+      for (let i = 0; i < T; i++) pos[i] = i;
+      x = op.add(tok, t.wpe.forward(pos, [T])); // (T, C) broadcast over B
+    }
+    x = t.drop.forward(x);
+    for (const block of t.h) x = block.forward(x, opts.keyStart ?? null);
+    return t.ln_f ? t.ln_f.forward(x) : x;
+  }
+
+  /** Logits (and the LM loss when targets (B·T, -100 = ignore) are given). */
+  forward(ids: I32, B: number, T: number, targets?: I32, opts: { lastOnly?: boolean; positions?: I32; keyStart?: I32 | null } = {}): GptForward {
+    let h = this.hidden(ids, B, T, opts);
+    if (opts.lastOnly) {
+      const last = new Int32Array(B);
+      for (let b = 0; b < B; b++) last[b] = b * T + T - 1;
+      h = op.gatherRows(h, last); // (B, C)
+    }
+    const logits = op.linear(h, this.lmHeadWeight, null); // (B, T, V) or (B, V)
+    const loss = targets ? op.crossEntropy(logits, targets) : null;
+    return { logits, loss };
+  }
+}
