@@ -5,7 +5,8 @@
 //   GPT-3: GPT-2 blocks whose attention alternates dense and locally banded (window) layers.
 // Parameter names mirror Hugging Face's GPT-2 (`transformer.h.0.attn.c_attn.weight`), so a real
 // GPT-2 checkpoint loads name for name (Linear weights are (out, in); interop/ transposes Conv1D).
-import { Tensor } from '../tensor/tensor.ts';
+import { Tensor, noGrad } from '../tensor/tensor.ts';
+import { backend } from '../backend/index.ts';
 import * as op from '../tensor/ops.ts';
 import type { I32 } from '../backend/backend.ts';
 import { Module } from '../nn/module.ts';
@@ -130,6 +131,63 @@ export class Block extends Module {
     x = this.ln_1.forward(op.add(x, this.attn.forward(x, mask)));
     return this.ln_2.forward(op.add(x, this.mlp.forward(x)));
   }
+
+  /** Inference with a KV cache: x (B, Tnew, C) holds the tokens at cache positions [cache.length, +Tnew). */
+  forwardCached(x: Tensor, cache: KVCache, keyStart: I32 | null): Tensor {
+    const attend = (h: Tensor) => {
+      const qkv = this.attn.c_attn.forward(h); // (B, Tnew, 3C)
+      return this.attn.c_proj.forward(cache.attend(this.layer, qkv, this.cfg.nHead, this.window, keyStart));
+    };
+    if (this.cfg.norm === 'pre') {
+      x = op.add(x, attend(this.ln_1.forward(x)));
+      return op.add(x, this.mlp.forward(this.ln_2.forward(x)));
+    }
+    x = this.ln_1.forward(op.add(x, attend(x)));
+    return this.ln_2.forward(op.add(x, this.mlp.forward(x)));
+  }
+}
+
+/**
+ * Keys and values of every layer for B sequences, up to `capacity` positions: (B, capacity, C)
+ * per layer for k and for v. Decoding appends one position per step and attends over all of them.
+ */
+export class KVCache {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  /** Positions filled so far (the same for every sequence: ragged prompts are left-padded). */
+  length = 0;
+  constructor(readonly nLayer: number, readonly batch: number, readonly capacity: number, readonly nEmbd: number) {
+    this.k = Array.from({ length: nLayer }, () => new Float32Array(batch * capacity * nEmbd));
+    this.v = Array.from({ length: nLayer }, () => new Float32Array(batch * capacity * nEmbd));
+  }
+
+  /** Append this step's k, v (from qkv (B, Tnew, 3C)) for `layer` and attend its queries over the cache. */
+  attend(layer: number, qkv: Tensor, nHead: number, window: number, keyStart: I32 | null): Tensor {
+    const [B, Tnew, C3] = qkv.shape;
+    const C = C3 / 3;
+    const start = this.length;
+    if (start + Tnew > this.capacity) throw new RangeError(`KV cache full: ${start} + ${Tnew} positions exceed its capacity of ${this.capacity}`);
+    const K = this.k[layer], V = this.v[layer];
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < Tnew; t++) {
+        const src = (b * Tnew + t) * C3;
+        const dst = (b * this.capacity + start + t) * C;
+        K.set(qkv.data.subarray(src + C, src + 2 * C), dst);
+        V.set(qkv.data.subarray(src + 2 * C, src + 3 * C), dst);
+      }
+    }
+    const D = C / nHead;
+    const out = Tensor.empty([B, Tnew, C]);
+    backend().attentionForward({
+      batch: B, heads: nHead, tq: Tnew, tk: start + Tnew, headDim: D,
+      q: qkv.data, qOffset: 0, qStrideB: Tnew * C3, qStrideT: C3,
+      k: K, kOffset: 0, kStrideB: this.capacity * C, kStrideT: C,
+      v: V, vOffset: 0, vStrideB: this.capacity * C, vStrideT: C,
+      scale: 1 / Math.sqrt(D), causal: true, window, keyStart, keyEnd: null, dropout: 0, seed: 0,
+      out: out.data, lse: new Float32Array(B * nHead * Tnew),
+    });
+    return out;
+  }
 }
 
 class Transformer extends Module {
@@ -212,5 +270,31 @@ export class GPT extends Module {
     const logits = op.linear(h, this.lmHeadWeight, null); // (B, T, V) or (B, V)
     const loss = targets ? op.crossEntropy(logits, targets) : null;
     return { logits, loss };
+  }
+
+  newCache(batch: number, capacity = this.config.blockSize): KVCache {
+    return new KVCache(this.config.nLayer, batch, Math.min(capacity, this.config.blockSize), this.config.nEmbd);
+  }
+
+  /**
+   * Inference step with a KV cache: ids (B, T) are the next T tokens of each sequence; returns the
+   * logits of the last position (B, vocab) and advances the cache. `padding[b]` left-pad tokens of
+   * sequence b are masked out and its positions start after them.
+   */
+  decode(ids: I32, B: number, T: number, cache: KVCache, padding: I32 | null = null): Tensor {
+    return noGrad(() => {
+      const c = this.config, tr = this.transformer;
+      if (cache.length + T > c.blockSize) throw new RangeError(`context full: ${cache.length} + ${T} tokens exceed the model's ${c.blockSize}`);
+      const pos = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = Math.max(0, cache.length + t - (padding ? padding[b] : 0));
+      let x = op.add(tr.wte.forward(ids, [B, T]), tr.wpe.forward(pos, [B, T]));
+      for (const block of tr.h) x = block.forwardCached(x, cache, padding);
+      cache.length += T;
+      const last = new Int32Array(B);
+      for (let b = 0; b < B; b++) last[b] = b * T + T - 1;
+      let h = op.gatherRows(x, last); // (B, C)
+      if (tr.ln_f) h = tr.ln_f.forward(h);
+      return op.linear(h, this.lmHeadWeight, null); // (B, V)
+    });
   }
 }

@@ -46,8 +46,10 @@ export class LayerNorm extends Module {
 
 /** Inverted dropout whose masks come from its own seeded stream (reproducible runs). */
 export class Dropout extends Module {
-  constructor(readonly p: number, private readonly rng: Rng) {
+  private readonly rng: Rng;
+  constructor(readonly p: number, rng: Rng) {
     super();
+    this.rng = this.rngStream('rng', rng);
   }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;

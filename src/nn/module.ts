@@ -7,6 +7,7 @@ export abstract class Module {
   training = true;
   private readonly ownParams = new Map<string, Tensor>();
   private readonly children = new Map<string, Module>();
+  private readonly rngs = new Map<string, Rng>();
 
   protected param(name: string, t: Tensor): Tensor {
     if (!t.isParameter) throw new Error(`param ${name}: use Tensor.parameter`);
@@ -17,6 +18,20 @@ export abstract class Module {
   protected child<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     return m;
+  }
+
+  /** Register a random stream (dropout masks) so checkpoints can save and restore it. */
+  protected rngStream(name: string, rng: Rng): Rng {
+    this.rngs.set(name, rng);
+    return rng;
+  }
+
+  /** Every random stream with its dotted name (for exact resume). */
+  namedRngs(prefix = ''): [string, Rng][] {
+    const out: [string, Rng][] = [];
+    for (const [n, r] of this.rngs) out.push([prefix + n, r]);
+    for (const [n, c] of this.children) out.push(...c.namedRngs(`${prefix}${n}.`));
+    return out;
   }
 
   /** Every parameter with its dotted name, in registration order (deterministic). */

@@ -110,11 +110,16 @@ export class Rng {
     return { s: Array.from(this.s), spare: this.spare };
   }
 
+  /** Continue from a saved state (in place: holders of this generator see the change). */
+  setState(st: { s: number[]; spare: number | null }): void {
+    if (!st || !Array.isArray(st.s) || st.s.length !== 4) throw new Error('Rng state: expected s to be 4 uint32s');
+    for (let i = 0; i < 4; i++) this.s[i] = st.s[i] >>> 0;
+    this.spare = st.spare ?? null;
+  }
+
   static fromState(st: { s: number[]; spare: number | null }): Rng {
-    if (!Array.isArray(st.s) || st.s.length !== 4) throw new Error('Rng.fromState: expected s to be 4 uint32s');
     const r = new Rng(0);
-    for (let i = 0; i < 4; i++) r.s[i] = st.s[i] >>> 0;
-    r.spare = st.spare ?? null;
+    r.setState(st);
     return r;
   }
 }

@@ -1,0 +1,177 @@
+// The training loop: micro-batches with gradient accumulation, global-norm clipping, AdamW with
+// decay groups, warmup + cosine LR, periodic validation, and a NaN/inf guard. It knows nothing of
+// text or files: a loss function over batches in, events out. Checkpointing is the caller's
+// (train/checkpoint.ts), so "save the last good state" stays one decision in one place.
+import { Tensor, scope, noGrad } from '../tensor/tensor.ts';
+import { AdamW, decayGroups, gradNorm, clipFactor } from '../optim/adamw.ts';
+import { warmupCosine } from '../optim/schedule.ts';
+import { Rng } from '../util/rng.ts';
+import { GptkitError, ConfigError } from '../util/errors.ts';
+import type { Batch, BatchSource } from './batches.ts';
+
+export interface TrainOptions {
+  steps: number;
+  gradAccum: number;
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  gradClip: number; // 0 = off
+  evalEvery: number; // 0 = never
+  evalBatches: number;
+}
+
+export const defaultTrainOptions: TrainOptions = {
+  steps: 1000, gradAccum: 1, lr: 6e-4, minLr: 6e-5, warmupSteps: 100, weightDecay: 0.1,
+  beta1: 0.9, beta2: 0.95, eps: 1e-8, gradClip: 1, evalEvery: 100, evalBatches: 8,
+};
+
+export interface StepEvent {
+  step: number; // completed optimizer steps
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number; // processed so far
+  tokensPerSec: number;
+  elapsedSec: number;
+  etaSec: number;
+}
+
+/** Thrown when the loss or the gradient stops being finite; the update was not applied. */
+export class DivergedError extends GptkitError {
+  constructor(readonly step: number, what: string) {
+    super('diverged', `training diverged at step ${step}: ${what} is not finite`, 'lower the learning rate or raise warmup; the last good checkpoint was kept');
+  }
+}
+
+export interface TrainerState {
+  step: number;
+  tokens: number;
+  optimizer: { step: number; m: Float32Array[]; v: Float32Array[] };
+  rngs: Record<string, unknown>;
+  data: unknown;
+}
+
+export interface Trainable {
+  namedParameters(): [string, Tensor][];
+  namedRngs(): [string, Rng][];
+  train(mode?: boolean): unknown;
+}
+
+export class Trainer {
+  readonly opts: TrainOptions;
+  readonly optimizer: AdamW;
+  step = 0;
+  tokens = 0;
+  private elapsed = 0;
+  private readonly params: Tensor[];
+  /** order[i] = index in the optimizer's (group-ordered) moments of the i-th named parameter. */
+  private readonly order: number[];
+
+  constructor(
+    readonly model: Trainable,
+    readonly lossOf: (batch: Batch) => Tensor,
+    readonly data: { train: BatchSource; val?: BatchSource },
+    opts: Partial<TrainOptions> = {},
+  ) {
+    for (const k of Object.keys(opts)) if (!(k in defaultTrainOptions)) throw new ConfigError(`unknown training option '${k}'`);
+    this.opts = { ...defaultTrainOptions, ...opts };
+    const o = this.opts;
+    if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new ConfigError(`steps must be a non-negative integer, got ${o.steps}`);
+    if (!(Number.isInteger(o.gradAccum) && o.gradAccum >= 1)) throw new ConfigError(`gradAccum must be a positive integer, got ${o.gradAccum}`);
+    if (!(o.lr > 0)) throw new ConfigError(`lr must be positive, got ${o.lr}`);
+    const named = model.namedParameters();
+    this.params = named.map(([, t]) => t);
+    this.optimizer = new AdamW(decayGroups(named, o.weightDecay), { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
+    const pos = new Map(this.optimizer.params().map((t, i) => [t, i]));
+    this.order = this.params.map((t) => pos.get(t)!);
+  }
+
+  lrAt(step: number): number {
+    const o = this.opts;
+    return warmupCosine(step, { maxLr: o.lr, minLr: o.minLr, warmupSteps: o.warmupSteps, totalSteps: o.steps });
+  }
+
+  /** One optimizer step over gradAccum micro-batches. Throws DivergedError before updating on NaN/inf. */
+  runStep(): StepEvent {
+    const t0 = performance.now();
+    const o = this.opts;
+    this.model.train(true);
+    this.optimizer.zeroGrad();
+    let lossSum = 0, tokens = 0;
+    for (let micro = 0; micro < o.gradAccum; micro++) {
+      const batch = this.data.train.next();
+      tokens += batch.B * batch.T;
+      lossSum += scope(() => {
+        const loss = this.lossOf(batch);
+        const v = loss.item();
+        loss.backward();
+        return v;
+      });
+    }
+    const loss = lossSum / o.gradAccum;
+    if (!Number.isFinite(loss)) throw new DivergedError(this.step + 1, `the loss (${loss})`);
+    const gradScale = 1 / o.gradAccum;
+    const norm = gradNorm(this.params, gradScale);
+    if (!Number.isFinite(norm)) throw new DivergedError(this.step + 1, `the gradient norm (${norm})`);
+    const lr = this.lrAt(this.step);
+    this.optimizer.lr = lr;
+    this.optimizer.step(gradScale * clipFactor(norm, o.gradClip));
+    this.step++;
+    this.tokens += tokens;
+    const dt = (performance.now() - t0) / 1000;
+    this.elapsed += dt;
+    const perStep = this.elapsed / Math.max(1, this.step - this.startStep);
+    return {
+      step: this.step, steps: o.steps, loss, lr, gradNorm: norm, tokens: this.tokens,
+      tokensPerSec: tokens / dt, elapsedSec: this.elapsed, etaSec: perStep * (o.steps - this.step),
+    };
+  }
+
+  private startStep = 0;
+
+  /** Mean loss over evalBatches validation batches (no dropout, no gradients). */
+  evaluate(batches = this.opts.evalBatches): number {
+    const val = this.data.val;
+    if (!val) throw new ConfigError('evaluate(): no validation data');
+    const saved = val.state();
+    this.model.train(false);
+    let s = 0;
+    for (let i = 0; i < batches; i++) {
+      const b = val.next();
+      s += noGrad(() => scope(() => this.lossOf(b).item()));
+    }
+    val.restore(saved); // every evaluation sees the same batches
+    this.model.train(true);
+    return s / batches;
+  }
+
+  state(): TrainerState {
+    const rngs: Record<string, unknown> = {};
+    for (const [n, r] of this.model.namedRngs()) rngs[n] = r.state();
+    const o = this.optimizer.state();
+    // Moments in the order of namedParameters(), so checkpoints can name them.
+    const optimizer = { step: o.step, m: this.order.map((i) => o.m[i]), v: this.order.map((i) => o.v[i]) };
+    return { step: this.step, tokens: this.tokens, optimizer, rngs, data: this.data.train.state() };
+  }
+
+  restore(s: TrainerState): void {
+    const m: Float32Array[] = [], v: Float32Array[] = [];
+    this.order.forEach((i, named) => { m[i] = s.optimizer.m[named]; v[i] = s.optimizer.v[named]; });
+    this.optimizer.loadState({ step: s.optimizer.step, m, v });
+    const rngs = new Map(this.model.namedRngs());
+    for (const [n, st] of Object.entries(s.rngs)) {
+      const r = rngs.get(n);
+      if (!r) throw new ConfigError(`trainer state has a random stream '${n}' the model does not`);
+      r.setState(st as ReturnType<Rng['state']>);
+    }
+    this.data.train.restore(s.data);
+    this.step = s.step;
+    this.startStep = s.step;
+    this.tokens = s.tokens;
+  }
+}
