@@ -28,8 +28,8 @@ export class MinHasher {
   readonly params: MinHashParams;
   private readonly mul: Int32Array;
   private readonly add: Int32Array;
-  private words = new Int32Array(1024);
-  private shingles = new Int32Array(1024);
+  private words: Int32Array = new Int32Array(1024);
+  private shingles: Int32Array = new Int32Array(1024);
 
   constructor(params: MinHashParams) {
     this.params = { ...params };
