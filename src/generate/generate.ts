@@ -1,0 +1,77 @@
+// Batched KV-cache decoding over token ids. The engine knows nothing about text: token ids in,
+// token ids out; text, stop strings and streaming decoding live in generate/text.ts.
+//
+// Ragged prompts are left-padded so every sequence's next token sits in the same column; the
+// padding is masked out of attention and positions start after it, so each sequence sees exactly
+// what it would see alone.
+import { GPT } from '../models/gpt.ts';
+import { scope } from '../tensor/tensor.ts';
+import { ConfigError } from '../util/errors.ts';
+
+/** Chooses the next token of one sequence from its logits (vocab). */
+export type Picker = (logits: Float32Array, sequence: number) => number;
+
+export type FinishReason = 'eos' | 'length' | 'stop';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** Token ids that end a sequence (not included in its output). */
+  eosIds?: number[];
+  /**
+   * Called with every new token of sequence b; return true to stop that sequence (stop strings).
+   * The token has already been appended to the output.
+   */
+  onToken?: (b: number, token: number) => boolean | void;
+}
+
+export interface Generation {
+  tokens: number[];
+  finishReason: FinishReason;
+}
+
+export function generate(model: GPT, prompts: number[][], pick: Picker, opts: GenerateOptions): Generation[] {
+  const B = prompts.length;
+  if (B === 0) return [];
+  if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new ConfigError(`maxTokens must be a non-negative integer, got ${opts.maxTokens}`);
+  const ctx = model.config.blockSize;
+  const P = Math.max(...prompts.map((p) => p.length));
+  if (prompts.some((p) => p.length === 0)) throw new ConfigError('every prompt needs at least one token (e.g. the end-of-text token)');
+  if (P >= ctx) throw new ConfigError(`prompt of ${P} tokens leaves no room in the model's context of ${ctx}`);
+  const eos = new Set(opts.eosIds ?? []);
+  const padding = new Int32Array(B);
+  const ids = new Int32Array(B * P);
+  prompts.forEach((p, b) => {
+    padding[b] = P - p.length;
+    ids.set(p, b * P + padding[b]); // pad ids stay 0: they are masked out
+  });
+  const cache = model.newCache(B, Math.min(ctx, P + opts.maxTokens));
+  const out: Generation[] = prompts.map(() => ({ tokens: [], finishReason: 'length' as FinishReason }));
+  const done = new Uint8Array(B);
+  let logits = scope(() => model.decode(ids, B, P, cache, padding).data.slice());
+  const V = model.config.vocabSize;
+  const next = new Int32Array(B);
+  for (let step = 0; step < opts.maxTokens; step++) {
+    let alive = 0;
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      const tok = pick(logits.subarray(b * V, (b + 1) * V), b);
+      next[b] = tok;
+      if (eos.has(tok)) {
+        done[b] = 1;
+        out[b].finishReason = 'eos';
+        continue;
+      }
+      out[b].tokens.push(tok);
+      if (opts.onToken?.(b, tok) === true) {
+        done[b] = 1;
+        out[b].finishReason = 'stop';
+        continue;
+      }
+      alive++;
+    }
+    if (alive === 0 || step === opts.maxTokens - 1) break;
+    if (cache.length >= cache.capacity) break; // context full: finish with 'length'
+    logits = scope(() => model.decode(next, B, 1, cache, padding).data.slice());
+  }
+  return out;
+}
