@@ -1,0 +1,166 @@
+// AVX2+FMA GEMM kernels (x86-64 without AVX-512). Per-function target attributes, picked at run time.
+//
+// Micro-kernel: 6×16 (12 ymm accumulators + 2 for the B row + 1 broadcast = 15 of 16 registers).
+#pragma once
+#include "gemm_driver.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define GPTKIT_AVX2 __attribute__((target("avx2,fma")))
+
+namespace gptkit {
+namespace gemm {
+namespace avx2 {
+
+constexpr int MR = 6, NR = 16;
+
+template <int R>
+GPTKIT_AVX2 static void micro(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t) {
+  __m256 c0[R], c1[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++) {
+    c0[r] = _mm256_setzero_ps();
+    c1[r] = _mm256_setzero_ps();
+  }
+  for (int64_t p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+      c0[r] = _mm256_fmadd_ps(ar, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(ar, b1, c1[r]);
+    }
+    a += R;
+    b += ldbp;
+  }
+  if (t.csc != 1 || t.nr != NR) {
+    alignas(32) float tmp[R * NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      _mm256_store_ps(tmp + r * NR, c0[r]);
+      _mm256_store_ps(tmp + r * NR + 8, c1[r]);
+    }
+    store_tile_scalar(tmp, NR, R, t);
+    return;
+  }
+  const __m256 alpha = _mm256_set1_ps(t.alpha);
+  __m256 bias0 = _mm256_setzero_ps(), bias1 = _mm256_setzero_ps();
+  if (t.bias && !t.bias_per_row) {
+    bias0 = _mm256_loadu_ps(t.bias);
+    bias1 = _mm256_loadu_ps(t.bias + 8);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++) {
+    float* row = t.c + r * t.rsc;
+    __m256 v0 = _mm256_mul_ps(alpha, c0[r]), v1 = _mm256_mul_ps(alpha, c1[r]);
+    if (t.accumulate) {
+      v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));
+      v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));
+    }
+    if (t.bias) {
+      if (t.bias_per_row) {
+        const __m256 br = _mm256_set1_ps(t.bias[r]);
+        v0 = _mm256_add_ps(v0, br);
+        v1 = _mm256_add_ps(v1, br);
+      } else {
+        v0 = _mm256_add_ps(v0, bias0);
+        v1 = _mm256_add_ps(v1, bias1);
+      }
+    }
+    _mm256_storeu_ps(row, v0);
+    _mm256_storeu_ps(row + 8, v1);
+  }
+}
+
+// y = x·B, 4 rows of B per pass over a 1024-column strip of y (see gemm_avx512.h).
+GPTKIT_AVX2 static void gemv_n(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
+  constexpr int64_t kStrip = 1024;
+  for (int64_t j0 = 0; j0 < n; j0 += kStrip) {
+    const int64_t w = std::min(kStrip, n - j0);
+    const int64_t w8 = w / 8 * 8;
+    float* yy = y + j0;
+    for (int64_t j = 0; j < w; j++) yy[j] = 0.f;
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const __m256 x0 = _mm256_set1_ps(x[p]), x1 = _mm256_set1_ps(x[p + 1]);
+      const __m256 x2 = _mm256_set1_ps(x[p + 2]), x3 = _mm256_set1_ps(x[p + 3]);
+      const float* r0 = b + p * ldb + j0;
+      const float* r1 = r0 + ldb;
+      const float* r2 = r1 + ldb;
+      const float* r3 = r2 + ldb;
+      for (int64_t j = 0; j < w8; j += 8) {
+        __m256 acc = _mm256_loadu_ps(yy + j);
+        acc = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), acc);
+        acc = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), acc);
+        acc = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), acc);
+        acc = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), acc);
+        _mm256_storeu_ps(yy + j, acc);
+      }
+      // The same FMA chain, one lane at a time, so every column gets the same rounding.
+      for (int64_t j = w8; j < w; j++)
+        yy[j] = std::fma(x[p + 3], r3[j], std::fma(x[p + 2], r2[j], std::fma(x[p + 1], r1[j], std::fma(x[p], r0[j], yy[j]))));
+    }
+    for (; p < k; p++) {
+      const __m256 xp = _mm256_set1_ps(x[p]);
+      const float* r0 = b + p * ldb + j0;
+      for (int64_t j = 0; j < w8; j += 8)
+        _mm256_storeu_ps(yy + j, _mm256_fmadd_ps(xp, _mm256_loadu_ps(r0 + j), _mm256_loadu_ps(yy + j)));
+      for (int64_t j = w8; j < w; j++) yy[j] = std::fma(x[p], r0[j], yy[j]);
+    }
+  }
+}
+
+GPTKIT_AVX2 static inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Dot products of x with 4 rows of B at a time.
+GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
+  const int64_t k8 = k / 8 * 8;
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float* r0 = b + j * ldb;
+    const float* r1 = r0 + ldb;
+    const float* r2 = r1 + ldb;
+    const float* r3 = r2 + ldb;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k8; p += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + p);
+      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + p), a0);
+      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r1 + p), a1);
+      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r2 + p), a2);
+      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r3 + p), a3);
+    }
+    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+    for (int64_t p = k8; p < k; p++) {
+      s0 = std::fma(x[p], r0[p], s0);
+      s1 = std::fma(x[p], r1[p], s1);
+      s2 = std::fma(x[p], r2[p], s2);
+      s3 = std::fma(x[p], r3[p], s3);
+    }
+    y[j] = s0; y[j + 1] = s1; y[j + 2] = s2; y[j + 3] = s3;
+  }
+  for (; j < n; j++) {
+    const float* r0 = b + j * ldb;
+    __m256 a0 = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(r0 + p), a0);
+    float s0 = hsum(a0);
+    for (int64_t p = k8; p < k; p++) s0 = std::fma(x[p], r0[p], s0);
+    y[j] = s0;
+  }
+}
+
+inline const Kernels& kernels() {
+  static const Kernels K = {MR, NR, 6 * 24, 256, 2048,
+                            {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>},
+                            gemv_n, gemv_t};
+  return K;
+}
+
+}  // namespace avx2
+}  // namespace gemm
+}  // namespace gptkit
+#endif  // __x86_64__

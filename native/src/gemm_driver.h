@@ -1,0 +1,317 @@
+// GEMM driver: the GotoBLAS/BLIS loop nest around a register-blocked micro-kernel, independent of
+// the SIMD level. One `Kernels` table per SIMD level (gemm_avx512.h, gemm_avx2.h, gemm_portable.h)
+// supplies the micro-kernels, the GEMV kernels and the block sizes.
+//
+// Contract (the same as Backend.gemm for one batch): C = alpha·op(A)·op(B) + beta·C (+ bias), where
+// op(A)[i][p] = ta ? a[p·lda + i] : a[i·lda + p] and op(B)[p][j] = tb ? b[j·ldb + p] : b[p·ldb + j].
+// C is addressed with a row and a column stride so that a problem can be solved transposed
+// (Cᵀ = op(B)ᵀ·op(A)ᵀ) when n is too narrow for the micro-kernel and m is not.
+//
+// Determinism: every element of C is summed in an order fixed by k alone (the k blocking and the
+// micro-kernel's sequential FMA chain), so the bits do not depend on the thread count or on which
+// thread computed a tile. Threads split C into fixed disjoint blocks; nothing is reduced across threads.
+#pragma once
+#include "common.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace gptkit {
+namespace gemm {
+
+struct Problem {
+  int64_t m, n, k;
+  const float* a; int64_t lda; bool ta;
+  const float* b; int64_t ldb; bool tb;
+  float* c; int64_t rsc, csc;  // C[i][j] = c[i·rsc + j·csc]
+  float alpha;
+  bool accumulate;             // beta = 1
+  const float* bias;           // null, or indexed by column (bias_per_row false) or by row
+  bool bias_per_row;
+};
+
+// Where a micro-kernel writes its tile: C = alpha·acc (+ C if accumulate) (+ bias).
+struct Tile {
+  float* c; int64_t rsc, csc;
+  int nr;            // valid columns (the rows are the kernel's MR)
+  float alpha;
+  bool accumulate;
+  const float* bias;  // already offset to the tile's first row/column; null when none
+  bool bias_per_row;
+};
+
+// kc: depth; a: packed (kc, MR) panel; b: (kc, NR) panel with row stride ldbp (NR when packed).
+using MicroFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t);
+// y[j] = Σ_p x[p]·b[p·ldb + j], j < n   (GEMV, B not transposed; writes y)
+using GemvNFn = void (*)(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y);
+// y[j] = Σ_p x[p]·b[j·ldb + p], j < n   (GEMV, B transposed: dot products; writes y)
+using GemvTFn = void (*)(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y);
+
+constexpr int kMaxMR = 16;
+
+struct Kernels {
+  int mr, nr;          // register tile
+  int64_t mc, kc, nc;  // cache blocks: A block (mc, kc) in L2, B block (kc, nc) in L3
+  MicroFn micro[kMaxMR + 1];  // micro[r] handles a panel of r ≤ mr rows
+  GemvNFn gemv_n;
+  GemvTFn gemv_t;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The scalar epilogue, for tiles the SIMD store cannot handle (strided C, partial tiles on some
+// levels): acc is (mr, ldt) row-major.
+
+inline void store_tile_scalar(const float* acc, int ldt, int mr, const Tile& t) {
+  for (int r = 0; r < mr; r++) {
+    float* row = t.c + r * t.rsc;
+    for (int j = 0; j < t.nr; j++) {
+      float v = t.alpha * acc[r * ldt + j];
+      if (t.accumulate) v += row[j * t.csc];
+      if (t.bias) v += t.bias_per_row ? t.bias[r] : t.bias[j];
+      row[j * t.csc] = v;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pack buffers: one set per thread, grown on demand and kept (never reallocated per call).
+
+struct PackBuffers {
+  float* ptr[3] = {nullptr, nullptr, nullptr};
+  size_t cap[3] = {0, 0, 0};
+  float* get(int which, size_t floats) {
+    if (cap[which] < floats) {
+      std::free(ptr[which]);
+      size_t bytes = ((floats * sizeof(float) + 4095) / 4096) * 4096;
+      ptr[which] = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!ptr[which]) throw std::bad_alloc();
+      cap[which] = bytes / sizeof(float);
+    }
+    return ptr[which];
+  }
+  ~PackBuffers() {
+    for (float* p : ptr) std::free(p);
+  }
+};
+
+inline PackBuffers& pack_buffers() {
+  static thread_local PackBuffers bufs;
+  return bufs;
+}
+enum { kBufA = 0, kBufB = 1, kBufX = 2 };
+
+// ---------------------------------------------------------------------------------------------
+// Packing. A block rows [i0, i0+mc) × depth [p0, p0+kc) → panels of mr rows, each (kc, r) with r the
+// panel's row count (the last panel is not padded: micro[r] reads it with stride r).
+
+inline void pack_a(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int r = (int)std::min<int64_t>(mr, mc - ir);
+    float* panel = dst + ir * kc;
+    if (P.ta) {
+      // op(A) rows are A's columns: each depth step is r contiguous floats.
+      const float* src = P.a + p0 * P.lda + (i0 + ir);
+      for (int64_t p = 0; p < kc; p++) std::memcpy(panel + p * r, src + p * P.lda, r * sizeof(float));
+    } else {
+      for (int q = 0; q < r; q++) {
+        const float* src = P.a + (i0 + ir + q) * P.lda + p0;
+        for (int64_t p = 0; p < kc; p++) panel[p * r + q] = src[p];
+      }
+    }
+  }
+}
+
+// B block depth [p0, p0+kc) × columns [j0, j0+nc) → panels of nr columns (kc, nr), zero-padded.
+inline void pack_b(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int w = (int)std::min<int64_t>(nr, nc - jr);
+    float* panel = dst + jr * kc;
+    if (!P.tb) {
+      const float* src = P.b + p0 * P.ldb + (j0 + jr);
+      for (int64_t p = 0; p < kc; p++) {
+        std::memcpy(panel + p * nr, src + p * P.ldb, w * sizeof(float));
+        for (int q = w; q < nr; q++) panel[p * nr + q] = 0.f;
+      }
+    } else {
+      // op(B) columns are B's rows: transpose, 8 depth steps at a time to keep writes in cache.
+      const float* src = P.b + (j0 + jr) * P.ldb + p0;
+      int64_t p = 0;
+      for (; p + 8 <= kc; p += 8) {
+        for (int q = 0; q < w; q++) {
+          const float* s = src + q * P.ldb + p;
+          for (int u = 0; u < 8; u++) panel[(p + u) * nr + q] = s[u];
+        }
+        for (int u = 0; u < 8; u++)
+          for (int q = w; q < nr; q++) panel[(p + u) * nr + q] = 0.f;
+      }
+      for (; p < kc; p++) {
+        for (int q = 0; q < w; q++) panel[p * nr + q] = src[q * P.ldb + p];
+        for (int q = w; q < nr; q++) panel[p * nr + q] = 0.f;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block sizes: split a length into equal steps (a multiple of `unit`) no longer than `cap`, so a
+// dimension just over the cap does not leave a sliver (k = 260 runs as 2×130, not 256 + 4).
+
+inline int64_t even_step(int64_t len, int64_t cap, int64_t unit) {
+  if (len <= cap) return len;
+  int64_t parts = (len + cap - 1) / cap;
+  int64_t step = (len + parts - 1) / parts;
+  step = (step + unit - 1) / unit * unit;
+  return std::min(step, cap);
+}
+
+// The loop nest for C rows [i0, i1) × columns [j0, j1), on the calling thread.
+inline void gemm_block(const Problem& P, const Kernels& K, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int MR = K.mr, NR = K.nr;
+  const int64_t kc_step = even_step(P.k, K.kc, 1);  // depends on k only: fixes the summation order
+  const int64_t mc_step = even_step(i1 - i0, K.mc, MR);
+  const int64_t nc_step = even_step(j1 - j0, K.nc, NR);
+  // A few rows: B is read straight from memory (no packing pass) when its rows are contiguous;
+  // each B panel is then used by at most two A panels, so packing it would not pay.
+  const bool direct_b = !P.tb && (i1 - i0) <= 2 * MR;
+  PackBuffers& bufs = pack_buffers();
+  float* pa = bufs.get(kBufA, (size_t)mc_step * kc_step);
+  float* pb = bufs.get(kBufB, (size_t)kc_step * ((nc_step + NR - 1) / NR * NR));
+
+  for (int64_t jc = j0; jc < j1; jc += nc_step) {
+    const int64_t nc = std::min(nc_step, j1 - jc);
+    for (int64_t pc = 0; pc < P.k; pc += kc_step) {
+      const int64_t kc = std::min(kc_step, P.k - pc);
+      const bool first = pc == 0;
+      if (direct_b) {
+        // Only a ragged last panel needs packing (the kernel always reads NR columns).
+        const int64_t full = nc / NR * NR;
+        if (full < nc) pack_b(P, pc, kc, jc + full, nc - full, NR, pb + full * kc);
+      } else {
+        pack_b(P, pc, kc, jc, nc, NR, pb);
+      }
+      for (int64_t ic = i0; ic < i1; ic += mc_step) {
+        const int64_t mc = std::min(mc_step, i1 - ic);
+        pack_a(P, ic, mc, pc, kc, MR, pa);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int nr = (int)std::min<int64_t>(NR, nc - jr);
+          const float* bp = pb + jr * kc;
+          int64_t ldbp = NR;
+          if (direct_b && nr == NR) {
+            bp = P.b + pc * P.ldb + (jc + jr);
+            ldbp = P.ldb;
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = (int)std::min<int64_t>(MR, mc - ir);
+            Tile t;
+            t.c = P.c + (ic + ir) * P.rsc + (jc + jr) * P.csc;
+            t.rsc = P.rsc;
+            t.csc = P.csc;
+            t.nr = nr;
+            t.alpha = P.alpha;
+            t.accumulate = first ? P.accumulate : true;
+            t.bias = (first && P.bias) ? P.bias + (P.bias_per_row ? ic + ir : jc + jr) : nullptr;
+            t.bias_per_row = P.bias_per_row;
+            K.micro[mr](kc, pa + ir * kc, bp, ldbp, t);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMV (m = 1): bound by streaming B once; threads split the columns.
+
+inline void gemv(const Problem& P, const Kernels& K, int threads) {
+  const int64_t k = P.k, n = P.n;
+  const float* x = P.a;  // op(A) row 0
+  if (P.ta && P.lda != 1 && k > 1) {
+    float* xs = pack_buffers().get(kBufX, (size_t)k);
+    for (int64_t p = 0; p < k; p++) xs[p] = P.a[p * P.lda];
+    x = xs;
+  }
+  // Columns split in multiples of 64 so each thread's range starts on a cache line for aligned B.
+  const int64_t units = (n + 63) / 64;
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, units));
+  auto run = [&](int64_t t) {
+    const int64_t j0 = std::min(n, units * t / parts * 64), j1 = std::min(n, units * (t + 1) / parts * 64);
+    if (j0 >= j1) return;
+    float* y = pack_buffers().get(kBufA, (size_t)(j1 - j0));
+    if (P.tb) K.gemv_t(k, j1 - j0, x, P.b + j0 * P.ldb, P.ldb, y);
+    else K.gemv_n(k, j1 - j0, x, P.b + j0, P.ldb, y);
+    Tile tile{P.c + j0 * P.csc, P.rsc, P.csc, (int)0, P.alpha, P.accumulate, nullptr, P.bias_per_row};
+    if (P.bias) tile.bias = P.bias_per_row ? P.bias : P.bias + j0;
+    // Store in chunks: Tile.nr is an int.
+    for (int64_t j = 0; j < j1 - j0; j += 1 << 20) {
+      Tile part = tile;
+      part.c = tile.c + j * P.csc;
+      part.nr = (int)std::min<int64_t>(1 << 20, j1 - j0 - j);
+      if (part.bias && !P.bias_per_row) part.bias = tile.bias + j;
+      store_tile_scalar(y + j, 0, 1, part);
+    }
+  };
+  if (parts == 1) run(0);
+  else parallel_for(parts, [&](int64_t b, int64_t e) { for (int64_t t = b; t < e; t++) run(t); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One matrix product (one batch entry) on up to `threads` threads.
+
+inline Problem transposed(const Problem& P) {
+  Problem Q = P;
+  Q.m = P.n; Q.n = P.m;
+  Q.a = P.b; Q.lda = P.ldb; Q.ta = !P.tb;
+  Q.b = P.a; Q.ldb = P.lda; Q.tb = !P.ta;
+  Q.rsc = P.csc; Q.csc = P.rsc;
+  Q.bias_per_row = !P.bias_per_row;
+  return Q;
+}
+
+inline void scale_only(const Problem& P) {  // k = 0: C = beta·C + bias
+  for (int64_t i = 0; i < P.m; i++)
+    for (int64_t j = 0; j < P.n; j++) {
+      float& cij = P.c[i * P.rsc + j * P.csc];
+      float v = P.accumulate ? cij : 0.f;
+      if (P.bias) v += P.bias[P.bias_per_row ? i : j];
+      cij = v;
+    }
+}
+
+inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
+  if (P0.m == 0 || P0.n == 0) return;
+  if (P0.k == 0) {
+    scale_only(P0);
+    return;
+  }
+  // A narrow C wastes most of each NR-wide tile; solve Cᵀ = op(B)ᵀ·op(A)ᵀ instead (rows are cheap:
+  // a panel of r < MR rows runs the r-row kernel).
+  const Problem P = (P0.n < K.nr && P0.m > P0.n) ? transposed(P0) : P0;
+  // Below ~2 MFLOP a second thread costs more to wake than it saves.
+  if ((double)P.m * P.n * P.k < 1e6) threads = 1;
+  if (P.m == 1) {
+    gemv(P, K, threads);
+    return;
+  }
+  if (threads <= 1) {
+    gemm_block(P, K, 0, P.m, 0, P.n);
+    return;
+  }
+  // Split the longer side of C into `threads` contiguous blocks of whole tiles.
+  const bool split_n = P.n >= P.m;
+  const int64_t unit = split_n ? K.nr : K.mr;
+  const int64_t len = split_n ? P.n : P.m;
+  const int64_t tiles = (len + unit - 1) / unit;
+  const int64_t parts = std::min<int64_t>(threads, tiles);
+  parallel_for(parts, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; t++) {
+      const int64_t lo = std::min(len, tiles * t / parts * unit), hi = std::min(len, tiles * (t + 1) / parts * unit);
+      if (lo >= hi) continue;
+      if (split_n) gemm_block(P, K, 0, P.m, lo, hi);
+      else gemm_block(P, K, lo, hi, 0, P.n);
+    }
+  });
+}
+
+}  // namespace gemm
+}  // namespace gptkit
