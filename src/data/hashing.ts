@@ -76,24 +76,27 @@ export function normalizedKey(bytes: Uint8Array, start: number, end: number, out
   let h1 = 0x243f6a88 | 0;
   let h2 = 0x13198a2e | 0;
   let pendingSpace = false;
+  let length = 0;
   for (let i = start; i < end; i++) {
     let c = bytes[i];
     if (WHITESPACE[c] === 1) {
       pendingSpace = true;
       continue;
     }
+    length++;
     if (pendingSpace) {
       h1 = Math.imul(h1 ^ 0x20, FNV_PRIME);
       h2 = Math.imul(h2 ^ 0x20, 0x5bd1e995);
       pendingSpace = false;
+      length++;
     }
     if (c >= 0x41 && c <= 0x5a) c |= 0x20;
     h1 = Math.imul(h1 ^ c, FNV_PRIME);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
-  out[at] = fmix32(h1 ^ (end - start));
-  out[at + 1] = fmix32(h2 + Math.imul(end - start, 0x27d4eb2d));
+  out[at] = fmix32(h1 ^ length);
+  out[at + 1] = fmix32(h2 + Math.imul(length, 0x27d4eb2d));
 }
 
 /** Lowercase ASCII, collapse whitespace, trim: the string form of what normalizedKey hashes (for tests and reports). */
