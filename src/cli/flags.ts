@@ -37,6 +37,8 @@ export function helpText(usage: string, summary: string, specs: FlagSpecs): stri
 
 export interface Parsed {
   values: Record<string, unknown>;
+  /** Keys (camelCase) given on the command line, as opposed to defaults. */
+  given: Set<string>;
   positionals: string[];
   help: boolean;
 }
@@ -65,6 +67,7 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
     throw new ConfigError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 'see --help');
   }
   const values: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const [name, s] of Object.entries(specs)) {
     const raw = (parsed.values as Record<string, unknown>)[name];
     const key = camel(name);
@@ -72,6 +75,7 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
       if (s.default !== undefined) values[key] = s.default;
       continue;
     }
+    given.add(key);
     if (s.type === 'number') {
       const n = Number(raw);
       if (raw === '' || !Number.isFinite(n)) throw new ConfigError(`--${name}: expected a number, got '${raw}'`);
@@ -80,5 +84,12 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
       values[key] = raw;
     }
   }
-  return { values, positionals: parsed.positionals, help: Boolean(parsed.values.help) };
+  return { values, given, positionals: parsed.positionals, help: Boolean(parsed.values.help) };
+}
+
+/** Values with a config file merged in: defaults < config file < flags given on the command line. */
+export function withConfigFile(p: Parsed, file: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...p.values, ...file };
+  for (const k of p.given) out[k] = p.values[k];
+  return out;
 }

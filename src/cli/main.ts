@@ -10,6 +10,7 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
 };
 
 function usage(): string {

@@ -6,7 +6,7 @@
 //                            optimizer.safetensors (AdamW moments m.<param>, v.<param>)
 // The whole directory is written to a temporary name and renamed into place, so a crash
 // mid-write leaves the previous checkpoint intact.
-import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from '../interop/safetensors.ts';
 import { writeDirAtomic } from '../util/fs.ts';
@@ -29,8 +29,16 @@ function tensorsOf(named: [string, Tensor][]): Map<string, SafeTensor> {
   return new Map(named.map(([n, t]) => [n, { dtype: 'F32' as const, shape: [...t.shape], data: t.data }]));
 }
 
+/** What a checkpoint writes; anything else in its directory (metrics.jsonl, reports) is carried over. */
+const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'trainer_state']);
+
 export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}): void {
   writeDirAtomic(dir, (tmp) => {
+    if (existsSync(dir)) {
+      for (const name of readdirSync(dir)) {
+        if (!CHECKPOINT_FILES.has(name) && !name.startsWith('.')) cpSync(join(dir, name), join(tmp, name), { recursive: true });
+      }
+    }
     writeFileSync(join(tmp, 'config.json'), JSON.stringify({ model_type: 'gptkit-gpt', gpt: model.config, ...opts.extra }, null, 2) + '\n');
     writeSafetensors(join(tmp, 'model.safetensors'), tensorsOf(model.namedParameters()), { format: 'pt' });
     if (opts.tokenizerJson) {

@@ -1,0 +1,122 @@
+// `gptkit pretrain`: flags (or a JSON config with the same keys) → pipeline/pretrain.
+import type { Command } from './main.ts';
+import { parseFlags, helpText, withConfigFile, type FlagSpecs } from './flags.ts';
+import { readConfigFile } from './config-file.ts';
+import { pretrain, defaultPretrainConfig, type PretrainConfig, type PretrainEvent } from '../pipeline/pretrain.ts';
+import { presets, type GptConfig } from '../models/gpt.ts';
+import { backendNotice } from '../backend/index.ts';
+import { stepLine, throttle, fmtCount, fmtDuration } from './progress.ts';
+import { ConfigError } from '../util/errors.ts';
+
+const d = defaultPretrainConfig;
+export const pretrainFlags: FlagSpecs = {
+  config: { type: 'string', value: 'FILE', help: 'JSON file of options (keys as these flags); flags given here win' },
+  data: { type: 'strings', value: 'FILE', help: 'training text (.txt, .jsonl, .parquet, ± .gz) or a token-shard index.json' },
+  out: { type: 'string', value: 'DIR', help: 'checkpoint directory (config.json, model.safetensors, tokenizer.json, trainer_state/, metrics.jsonl)' },
+  tokenizer: { type: 'string', value: 'DIR', default: d.tokenizer, help: "tokenizer directory, or 'gpt2'" },
+  preset: { type: 'string', value: 'NAME', default: d.preset, help: `model preset: ${Object.keys(presets).join(', ')}` },
+  'n-layer': { type: 'number', help: 'override the preset: transformer blocks' },
+  'n-head': { type: 'number', help: 'override the preset: attention heads' },
+  'n-embd': { type: 'number', help: 'override the preset: model width' },
+  'block-size': { type: 'number', help: 'override the preset: context length in tokens' },
+  dropout: { type: 'number', help: 'override the preset: dropout probability' },
+  norm: { type: 'string', value: 'pre|post', help: "override the preset: LayerNorm placement ('post' = GPT-1)" },
+  attention: { type: 'string', value: 'dense|alternating', help: "override the preset: 'alternating' = GPT-3 dense/banded layers" },
+  window: { type: 'number', help: 'override the preset: band width of sparse layers' },
+  steps: { type: 'number', default: d.steps, help: 'optimizer steps' },
+  'batch-size': { type: 'number', default: d.batchSize, help: 'sequences per micro-batch' },
+  'grad-accum': { type: 'number', default: d.gradAccum, help: 'micro-batches per optimizer step' },
+  lr: { type: 'number', default: d.lr, help: 'peak learning rate' },
+  'min-lr': { type: 'number', default: d.minLr, help: 'learning rate at the end of the cosine decay' },
+  'warmup-steps': { type: 'number', default: d.warmupSteps, help: 'linear warmup steps' },
+  'weight-decay': { type: 'number', default: d.weightDecay, help: 'AdamW weight decay (not on biases, LayerNorm, embeddings)' },
+  beta1: { type: 'number', default: d.beta1, help: 'AdamW β1' },
+  beta2: { type: 'number', default: d.beta2, help: 'AdamW β2' },
+  eps: { type: 'number', default: d.eps, help: 'AdamW ε' },
+  'grad-clip': { type: 'number', default: d.gradClip, help: 'clip the global gradient norm (0 = off)' },
+  'val-fraction': { type: 'number', default: d.valFraction, help: 'fraction of tokens held out for validation' },
+  'eval-every': { type: 'number', default: d.evalEvery, help: 'validation loss every N steps (0 = never)' },
+  'eval-batches': { type: 'number', default: d.evalBatches, help: 'batches per validation' },
+  'sample-every': { type: 'number', default: d.sampleEvery, help: 'print a sample every N steps (0 = never)' },
+  'sample-tokens': { type: 'number', default: d.sampleTokens, help: 'tokens per sample' },
+  'sample-prompt': { type: 'string', default: d.samplePrompt, help: 'prompt for samples' },
+  'checkpoint-every': { type: 'number', default: d.checkpointEvery, help: 'checkpoint every N steps (0 = only at the end)' },
+  seed: { type: 'number', default: d.seed, help: 'seed for init, data order and dropout' },
+  resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
+  'text-field': { type: 'string', default: d.textField, help: 'JSONL/Parquet field holding the text' },
+  json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
+};
+
+const modelKeys = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'norm', 'attention', 'window'] as const;
+
+/** Flags → a PretrainConfig (model overrides gathered under `model`). */
+export function pretrainConfigFromArgs(argv: string[]): (Partial<PretrainConfig> & { data: string[]; out: string }) | null {
+  const p = parseFlags(argv, pretrainFlags);
+  if (p.help) {
+    console.log(helpText('gptkit pretrain --data FILE… --out DIR [options]', 'Pretrain a GPT language model (nanoGPT-style) on text or token shards.', pretrainFlags));
+    return null;
+  }
+  const v = withConfigFile(p, p.values.config ? readConfigFile(String(p.values.config), pretrainFlags) : {});
+  if (!v.data) throw new ConfigError('--data is required');
+  if (!v.out) throw new ConfigError('--out is required');
+  const model: Partial<GptConfig> = {};
+  for (const k of modelKeys) if (v[k] !== undefined) (model as Record<string, unknown>)[k] = v[k];
+  const cfg: Record<string, unknown> = { model };
+  for (const [k, val] of Object.entries(v)) {
+    if (k === 'config' || k === 'json' || (modelKeys as readonly string[]).includes(k)) continue;
+    cfg[k] = val;
+  }
+  cfg.resume = Boolean(v.resume);
+  return cfg as Partial<PretrainConfig> & { data: string[]; out: string };
+}
+
+export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint: (force?: boolean) => boolean): void {
+  if (json) {
+    if (e.type !== 'tokenize' || shouldPrint()) console.log(JSON.stringify(e.type === 'start' ? { ...e, config: undefined } : e));
+    return;
+  }
+  switch (e.type) {
+    case 'tokenize':
+      if (shouldPrint()) console.log(`tokenizing: ${fmtCount(e.docs)} documents, ${fmtCount(e.tokens)} tokens`);
+      break;
+    case 'start': {
+      const m = e.model;
+      console.log(`model: ${m.nLayer} layers × ${m.nHead} heads × ${m.nEmbd} wide, context ${m.blockSize}, vocab ${m.vocabSize}, ${m.norm}-LN, ${m.attention} attention — ${fmtCount(e.params)} parameters`);
+      console.log(`data: ${fmtCount(e.trainTokens)} train / ${fmtCount(e.valTokens)} validation tokens; backend ${e.backend} (${e.threads} threads)`);
+      if (e.resumedFrom !== null) console.log(`resuming from step ${e.resumedFrom}`);
+      break;
+    }
+    case 'step':
+      if (shouldPrint(e.step === e.steps || e.step === 1)) console.log(stepLine(e));
+      break;
+    case 'eval':
+      console.log(`step ${e.step}: validation loss ${e.valLoss.toFixed(4)}`);
+      break;
+    case 'sample':
+      console.log(`--- sample at step ${e.step} ---\n${e.text}\n---`);
+      break;
+    case 'checkpoint':
+      console.log(`checkpoint: ${e.dir} (step ${e.step})`);
+      break;
+    case 'done':
+      console.log(`done: ${e.step} steps${e.valLoss !== null ? `, validation loss ${e.valLoss.toFixed(4)}` : ''}; model in ${e.dir}`);
+      break;
+  }
+}
+
+export const pretrainCommand: Command = {
+  summary: 'pretrain a GPT on text or token shards',
+  async run(argv) {
+    const cfg = pretrainConfigFromArgs(argv);
+    if (!cfg) return 0;
+    const json = argv.includes('--json');
+    const notice = backendNotice();
+    if (notice) console.error(notice);
+    if (!json) console.log(`config: ${JSON.stringify(cfg)}`);
+    const t0 = performance.now();
+    const tick = throttle(json ? 0 : 2);
+    await pretrain(cfg, (e) => printPretrainEvent(e, json, tick));
+    if (!json) console.log(`total time ${fmtDuration((performance.now() - t0) / 1000)}`);
+    return 0;
+  },
+};
