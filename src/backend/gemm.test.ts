@@ -1,0 +1,264 @@
+// GEMM: the TypeScript reference against a naive float64 triple loop, then every native code path
+// (each SIMD level this CPU has × 1 and 2 threads) against the reference, on awkward shapes that hit
+// every edge of the packed driver: tiles, cache blocks in every dimension, the GEMV and transposed
+// (narrow C) paths, batches, offsets and padded leading dimensions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GemmParams } from './backend.ts';
+import { gemm as tsGemm } from './ts/gemm.ts';
+import { loadAddon, loadNative, type Addon } from './native/index.ts';
+import { nativeGemm } from './native/gemm.ts';
+import { Rng } from '../util/rng.ts';
+import { ShapeError } from '../util/errors.ts';
+
+interface Case {
+  m: number; n: number; k: number;
+  transA?: boolean; transB?: boolean;
+  alpha?: number; beta?: 0 | 1; bias?: boolean;
+  batch?: number;
+  pad?: number;          // extra columns in every leading dimension
+  offset?: number;       // leading elements before each operand
+  batchGap?: number;     // extra elements between batches
+  strideC?: number;      // override C's batch stride (0: every batch accumulates into one C)
+}
+
+const SENTINEL = 12345.5; // C elements outside the product must keep this value
+
+function random(rng: Rng, n: number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.next() * 2 - 1;
+  return x;
+}
+
+/** Buffers sized exactly to the case (so any stray access is out of bounds), C's gaps filled with SENTINEL. */
+function build(c: Case, rng: Rng): GemmParams {
+  const { m, n, k } = c;
+  const transA = c.transA ?? false, transB = c.transB ?? false;
+  const batch = c.batch ?? 1, pad = c.pad ?? 0, off = c.offset ?? 0, gap = c.batchGap ?? 0;
+  const beta = c.beta ?? 0;
+  const ld = (width: number) => Math.max(1, width) + pad;
+  const lda = ld(transA ? m : k), ldb = ld(transB ? k : n), ldc = ld(n);
+  const sizeA = (transA ? k : m) * lda, sizeB = (transB ? n : k) * ldb, sizeC = m * ldc;
+  const strideA = sizeA + gap, strideB = sizeB + gap, strideC = c.strideC ?? sizeC + gap;
+  const cLen = off + (batch - 1) * strideC + sizeC;
+  const cBuf = new Float32Array(cLen).fill(SENTINEL);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        // beta 0: the old contents are NaN, and must not leak into the result.
+        cBuf[off + b * strideC + i * ldc + j] = beta === 0 ? NaN : rng.next() * 2 - 1;
+      }
+    }
+  }
+  return {
+    transA, transB, m, n, k, alpha: c.alpha ?? 1,
+    a: random(rng, off + (batch - 1) * strideA + sizeA), aOffset: off, lda,
+    b: random(rng, off + (batch - 1) * strideB + sizeB), bOffset: off, ldb,
+    beta, c: cBuf, cOffset: off, ldc,
+    bias: c.bias ? random(rng, n) : null,
+    batch, strideA, strideB, strideC,
+  };
+}
+
+function withC(p: GemmParams, c: Float32Array): GemmParams {
+  return { ...p, c };
+}
+
+/** The definition, in float64, one element at a time; batches in order (they may share C). */
+function naive(p: GemmParams): Float64Array {
+  const out = Float64Array.from(p.c);
+  for (let b = 0; b < p.batch; b++) {
+    const A = (i: number, q: number) => p.a[p.aOffset + b * p.strideA + (p.transA ? q * p.lda + i : i * p.lda + q)];
+    const B = (q: number, j: number) => p.b[p.bOffset + b * p.strideB + (p.transB ? j * p.ldb + q : q * p.ldb + j)];
+    for (let i = 0; i < p.m; i++) {
+      for (let j = 0; j < p.n; j++) {
+        let s = 0;
+        for (let q = 0; q < p.k; q++) s += A(i, q) * B(q, j);
+        const at = p.cOffset + b * p.strideC + i * p.ldc + j;
+        out[at] = Math.fround(p.alpha * s + (p.beta === 1 ? out[at] : 0) + (p.bias ? p.bias[j] : 0));
+      }
+    }
+  }
+  return out;
+}
+
+function maxAbs(x: Float32Array | null): number {
+  let s = 0;
+  if (x) for (const v of x) if (Number.isFinite(v) && v !== SENTINEL) s = Math.max(s, Math.abs(v));
+  return s;
+}
+
+/**
+ * Float32 rounding bound for this product: summing k products costs at most γ_k·Σ|a||b| ≤ (k·u)·k·max|a|·max|b|
+ * (u = 2⁻²⁴), plus three roundings for alpha, C and bias. Every batch may accumulate into one C.
+ */
+function tolerance(p: GemmParams): number {
+  const steps = p.k + 4 + (p.strideC === 0 ? p.batch * (p.k + 4) : 0);
+  const scale = Math.abs(p.alpha) * Math.max(1, p.k) * maxAbs(p.a) * maxAbs(p.b) * p.batch + maxAbs(p.c) + maxAbs(p.bias);
+  return steps * 2 ** -24 * scale * 1.01;
+}
+
+function assertClose(got: Float32Array, want: ArrayLike<number>, tol: number, what: string): void {
+  assert.equal(got.length, want.length);
+  let worst = 0, at = -1;
+  for (let i = 0; i < got.length; i++) {
+    if (want[i] === SENTINEL) {
+      if (got[i] !== SENTINEL) assert.fail(`${what}: wrote outside the product at element ${i} (${got[i]})`);
+      continue;
+    }
+    const e = Math.abs(got[i] - want[i]);
+    if (!(e <= worst)) { worst = e; at = i; } // catches NaN too
+  }
+  assert.ok(worst <= tol, `${what}: element ${at} is ${got[at]}, expected ${want[at]} (error ${worst} > tolerance ${tol})`);
+}
+
+function describe(c: Case): string {
+  return JSON.stringify(c);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+test('ts reference matches a naive float64 triple loop', () => {
+  const rng = new Rng(1);
+  const cases: Case[] = [];
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      cases.push({ m: 1, n: 1, k: 1, transA, transB });
+      cases.push({ m: 5, n: 7, k: 3, transA, transB, alpha: -0.5, beta: 1, bias: true, pad: 2, offset: 3 });
+      cases.push({ m: 4, n: 3, k: 6, transA, transB, beta: 1, batch: 3, batchGap: 5, offset: 1 });
+      cases.push({ m: 2, n: 3, k: 4, transA, transB, beta: 1, batch: 3, strideC: 0 });
+      cases.push({ m: 3, n: 2, k: 0, transA, transB, beta: 1, bias: true });
+    }
+  }
+  for (const c of cases) {
+    const p = build(c, rng);
+    const want = naive(p);
+    tsGemm(p);
+    assertClose(p.c, want, tolerance(p) * 1e-6, `ts ${describe(c)}`); // both are float64 sums: ~exact
+  }
+});
+
+// Shapes chosen to reach every path of native/src/gemm_driver.h for each kernel set (AVX-512 14×32 tiles,
+// blocks 336×256×3072; AVX2 6×16; portable 4×16, blocks 128×256×2048).
+const NATIVE_CASES: Case[] = [];
+for (const transA of [false, true]) {
+  for (const transB of [false, true]) {
+    const t = { transA, transB };
+    NATIVE_CASES.push(
+      { m: 1, n: 1, k: 1, ...t },
+      { m: 13, n: 61, k: 31, ...t, alpha: 0.75, bias: true },        // ragged tiles everywhere
+      { m: 20, n: 70, k: 45, ...t, beta: 1, pad: 3 },                // few rows: B read in place (NN)
+      { m: 300, n: 517, k: 260, ...t, bias: true },                  // > kc; threads split n
+      { m: 517, n: 300, k: 97, ...t, beta: 1, offset: 5, pad: 1 },   // threads split m
+      { m: 300, n: 3, k: 97, ...t, bias: true, beta: 1 },            // narrow C: solved transposed
+      { m: 2305, n: 1, k: 771, ...t, bias: true },                   // n = 1: transposed to a GEMV
+      { m: 1, n: 2305, k: 771, ...t, alpha: 2, bias: true, pad: 2 }, // GEMV, both threads
+      { m: 1, n: 40, k: 9, ...t, beta: 1 },                          // small GEMV
+      { m: 5, n: 6, k: 7, ...t, batch: 5, batchGap: 3, bias: true }, // batches run one per thread
+      { m: 9, n: 33, k: 17, ...t, batch: 3, beta: 1, strideC: 0 },   // batches accumulate into one C, in order
+      { m: 31, n: 29, k: 0, ...t, beta: 1, bias: true },             // k = 0: C = C + bias
+      { m: 0, n: 5, k: 3, ...t },
+    );
+  }
+}
+// Larger than one cache block in every dimension (m > mc, n > nc, k > kc) for every kernel set.
+NATIVE_CASES.push({ m: 340, n: 3080, k: 260, bias: true }, { m: 340, n: 3080, k: 260, transA: true, transB: true, beta: 1 });
+
+function requireAddon(): Addon {
+  const addon = loadAddon();
+  assert.ok(addon, `the native addon did not load: ${loadNative().error} (build it with npm run build:native)`);
+  return addon;
+}
+
+// One test walks threads 2 → 1 only: the addon's pool (native/src/addon.cc) cannot grow back after it
+// has run a parallel job (a new worker starts with a stale generation and runs a null job), so this
+// file never raises the thread count once it has lowered it.
+test('native matches the reference on every SIMD level, with the same bits on a rerun and on 1 or 2 threads', () => {
+  const addon = requireAddon();
+  const native = nativeGemm(addon);
+  const levels = addon.simdLevels() as string[];
+  assert.ok(levels.includes('portable'));
+  const rng = new Rng(2);
+  const cases = NATIVE_CASES.map((c) => {
+    const p = build(c, rng);
+    const want = Float32Array.from(p.c);
+    tsGemm(withC(p, want));
+    return { c, p, want, tol: tolerance(p), twoThreads: new Map<string, Float32Array>() };
+  });
+  const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
+  try {
+    for (const threads of [2, 1]) {
+      addon.setThreads(threads);
+      assert.equal(addon.getThreads(), threads);
+      for (const { c, p, want, tol, twoThreads } of cases) {
+        for (const level of levels) {
+          assert.equal(addon.setSimd(level), true);
+          const got = Float32Array.from(p.c);
+          native.gemm(withC(p, got));
+          const what = `${level} ×${threads} ${describe(c)}`;
+          assertClose(got, want, tol, what);
+          if (threads === 2) {
+            const again = Float32Array.from(p.c);
+            native.gemm(withC(p, again));
+            assert.equal(bits(again), bits(got), `rerun: ${what}`);
+            twoThreads.set(level, got);
+          } else {
+            assert.equal(bits(got), bits(twoThreads.get(level)!), `1 vs 2 threads: ${what}`);
+          }
+        }
+      }
+    }
+  } finally {
+    addon.setSimd(levels[0]);
+  }
+  assert.equal(addon.getSimd(), levels[0]);
+});
+
+test('bad calls are ShapeErrors naming the operand, the shapes and the buffer lengths', () => {
+  const backends = [{ name: 'ts', gemm: tsGemm }, { name: 'native', gemm: nativeGemm(requireAddon()).gemm }];
+  const rng = new Rng(4);
+  for (const { name, gemm } of backends) {
+    const good = () => build({ m: 4, n: 5, k: 6, bias: true }, rng);
+    const bad: [Partial<GemmParams>, RegExp][] = [
+      [{ a: new Float32Array(23) }, /gemm: A \(4×6, ld 6, offset 0, batch stride 24\) needs 24 elements but its buffer has 23 \(m=4 n=5 k=6/],
+      [{ bOffset: 1 }, /gemm: B .* needs 31 elements but its buffer has 30/],
+      [{ ldc: 6 }, /gemm: C \(4×5, ld 6.*needs 23 elements but its buffer has 20/],
+      [{ ldb: 4 }, /gemm: B: leading dimension 4 is less than its row width 5/],
+      [{ batch: 2, strideA: 0 }, /gemm: B .* needs 60 elements but its buffer has 30 .*batch=2/],
+      [{ bias: new Float32Array(4) }, /gemm: bias needs n=5 elements but has 4/],
+      [{ m: 2.5 }, /gemm: m must be an integer ≥ 0, got 2.5/],
+      [{ batch: 0 }, /gemm: batch must be an integer ≥ 1, got 0/],
+      [{ aOffset: -1 }, /gemm: aOffset must be an integer ≥ 0, got -1/],
+      [{ beta: 2 as 0 }, /gemm: beta must be 0 or 1, got 2/],
+    ];
+    for (const [change, message] of bad) {
+      assert.throws(() => gemm({ ...good(), ...change }), (e: unknown) => e instanceof ShapeError && message.test(e.message),
+        `${name} ${JSON.stringify(Object.keys(change))}`);
+    }
+  }
+});
+
+test('the raw addon checks its buffers itself: a RangeError, not a crash', () => {
+  const addon = requireAddon();
+  const f = (n: number) => new Float32Array(n);
+  // Arguments: transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, bias, batch, sA, sB, sC
+  const call = (over: Record<number, unknown>) => {
+    const args: unknown[] = [false, false, 4, 5, 6, 1, f(24), 0, 6, f(30), 0, 5, 0, f(20), 0, 5, null, 1, 0, 0, 0];
+    for (const [i, v] of Object.entries(over)) args[Number(i)] = v;
+    return () => addon.gemm(...args);
+  };
+  call({})(); // the good call runs
+  assert.throws(call({ 6: f(23) }), /RangeError: gemm: A \(4×6, ld 6, offset 0, batch stride 0\) needs 24 elements but its buffer has 23 \(m=4 n=5 k=6 transA=false transB=false batch=1\)/);
+  assert.throws(call({ 1: true, 11: 6, 9: f(29) }), /RangeError: gemm: B \(5×6, ld 6, .*needs 30 elements but its buffer has 29/);
+  assert.throws(call({ 10: 1 }), /RangeError: gemm: B .*needs 31 elements but its buffer has 30/);
+  assert.throws(call({ 14: 1 }), /RangeError: gemm: C .*needs 21 elements but its buffer has 20/);
+  assert.throws(call({ 15: 4 }), /RangeError: gemm: C: leading dimension 4 is less than its row width 5/);
+  assert.throws(call({ 16: f(4) }), /RangeError: gemm: bias needs n=5 elements but has 4/);
+  assert.throws(call({ 17: 2, 18: 24, 19: 30, 20: 20 }), /RangeError: gemm: A .*needs 48 elements but its buffer has 24/);
+  assert.throws(call({ 17: 0 }), /RangeError: gemm: batch must be ≥ 1/);
+  assert.throws(call({ 2: -1 }), /RangeError: gemm: m, n, k must be ≥ 0/);
+  assert.throws(call({ 7: -1 }), /RangeError: gemm: A: offset and batch stride must be ≥ 0/);
+  assert.throws(call({ 12: 2 }), /RangeError: gemm: beta must be 0 or 1, got 2/);
+  assert.throws(call({ 6: new Float64Array(24) }), /TypeError: gemm: argument 6 must be a Float32Array/);
+  assert.throws(() => addon.gemm(false), /TypeError: gemm: expected 21 arguments, got 1/);
+});
