@@ -56,9 +56,9 @@ export class Tokenizer {
   private readonly byteToId = new Int32Array(256).fill(-1);
   private readonly table: MergeTable;
   private cache = new Map<string, number | Int32Array>();
-  private scratchBytes = new Uint8Array(3 * CACHE_MAX_PIECE + 3);
+  private readonly scratchBytes = new Uint8Array(3 * CACHE_MAX_PIECE + 3);
   private readonly scratchSyms = new Int32Array(3 * CACHE_MAX_PIECE + 3);
-  private readonly scratchRanks = new Int32Array(3 * CACHE_MAX_PIECE + 3);
+  private readonly scratchRanks = new Int32Array(FLAT_LIMIT);
 
   /** Checks the spec whole: every byte a token, ids without holes, every merge making a token. */
   constructor(spec: TokenizerSpec) {
@@ -117,7 +117,7 @@ export class Tokenizer {
 
   /** Bytes of a token (UTF-8 text for special tokens). */
   tokenBytes(id: number): Uint8Array {
-    this.checkId(id, 0);
+    this.checkId(id, -1);
     return this.bytesOf[id];
   }
 
@@ -190,13 +190,20 @@ export class Tokenizer {
   /** Ids of one pre-token text[start, end): its UTF-8 bytes merged by rank. */
   private mergePiece(text: string, start: number, end: number): Int32Array {
     const cap = 3 * (end - start);
-    const long = cap > this.scratchBytes.length;
-    const bytes = long ? new Uint8Array(cap) : this.scratchBytes;
-    const n = utf8Encode(text, start, end, bytes);
-    const syms = long ? new Int32Array(n) : this.scratchSyms;
+    const bytes = cap > this.scratchBytes.length ? new Uint8Array(cap) : this.scratchBytes;
+    return this.mergeBytes(bytes, utf8Encode(text, start, end, bytes));
+  }
+
+  private mergeBytes(bytes: Uint8Array, n: number): Int32Array {
+    const syms = n > this.scratchSyms.length ? new Int32Array(n) : this.scratchSyms;
     for (let k = 0; k < n; k++) syms[k] = this.byteToId[bytes[k]];
     const m = n <= FLAT_LIMIT ? mergeFlat(this.table, syms, n, this.scratchRanks) : mergeHeap(this.table, syms, n);
     return syms.slice(0, m);
+  }
+
+  /** Ids of raw bytes merged as one pre-token (no pre-tokenization, no special tokens). */
+  encodeBytes(bytes: Uint8Array): number[] {
+    return bytes.length === 0 ? [] : Array.from(this.mergeBytes(bytes, bytes.length));
   }
 
   /** UTF-8 bytes of the tokens. */
@@ -223,7 +230,7 @@ export class Tokenizer {
 
   private checkId(id: number, at: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new TokenizerError(`token id ${id} at position ${at} is out of range: expected an integer in [0, ${this.vocabSize})`);
+      throw new TokenizerError(`token id ${id}${at >= 0 ? ` at position ${at}` : ''} is out of range: expected an integer in [0, ${this.vocabSize})`);
     }
   }
 

@@ -1,0 +1,20 @@
+// Texts shared by the tokenizer tests: every script and shape of text the issue names (prose,
+// code, JSON, numbers, whitespace runs, emoji, Chinese, Arabic, mixed scripts, combining marks).
+export const VARIED_TEXTS: readonly string[] = [
+  'The quick brown fox jumps over the lazy dog. It\'s 9:45am; they\'ll arrive at 10, won\'t they? I\'d say we\'ve got time.',
+  'In 1776, the Continental Congress adopted the Declaration of Independence — a document of 1,320 words.\n\nSecond paragraph.',
+  'def fib(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n',
+  'for (let i = 0; i < arr.length; i++) {\n\tif (arr[i] !== null && arr[i]?.x >= 0x1F) sum += arr[i].x << 2;\n}\n',
+  '{"id": 12345, "name": "gptkit", "tags": ["bpe", "gpt-2"], "ratio": 0.875, "nested": {"ok": true, "none": null}}',
+  '3.14159265358979 2.718281828 -42 1e-10 +7 1,000,000 12:30:45 2024-01-31 0xDEADBEEF 100% $19.99 ½ ¾ ²',
+  'spaces:     five, then tabs\t\t\ttwo\n\n\n\nnewlines   \n  \n\t \u00a0nbsp\u3000ideographic\u2028line sep  ',
+  'Emoji: 😀😃😄 👍🏽 👨‍👩‍👧‍👦 🇫🇷 ❤️ ✨🚀 and text between 🙂 them.',
+  '中文分词是一个难题。我们今天去北京大学，天气很好！人工智能正在改变世界。',
+  'مرحبا بالعالم! هذه جملة باللغة العربية تحتوي على أرقام ١٢٣ وكلمات.',
+  'Mixed: English, русский текст, ελληνικά, 日本語のテキスト, 한국어 문장, हिन्दी, עברית, ไทย.',
+  'Combining marks: e\u0301 a\u0300 n\u0303 o\u0308 — Z\u0351\u0352a\u0353l\u0354g\u0355o\u0356 — and precomposed é à ñ ö.',
+  "Contractions in caps: DON'T, I'M, WE'RE; quotes 'single' and \"double\"; apostrophe runs ''s '''t.",
+  '<|endoftext|> appears in user text, as do <|im_start|>user and <|im_end|> chat markers.',
+  '    indented code\n        more indented\n\n\n    back\r\nwindows line\r\n',
+  'URLs https://example.com/path?q=1&r=2#frag and emails a.b@c.org, paths C:\\Users\\x\\file.txt',
+];
