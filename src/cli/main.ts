@@ -11,6 +11,9 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
+  sample: () => import('./sample.ts').then((m) => m.sampleCommand),
+  score: () => import('./sample.ts').then((m) => m.scoreCommand),
+  export: () => import('./sample.ts').then((m) => m.exportCommand),
 };
 
 function usage(): string {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainBpe } from '../tokenizer/index.ts';
 import { pretrain, type PretrainEvent } from './pretrain.ts';
-import { loadCheckpoint } from '../train/checkpoint.ts';
+import { loadCheckpoint } from '../interop/checkpoint.ts';
 import { Rng } from '../util/rng.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gptkit-pretrain-'));

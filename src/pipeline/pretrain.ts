@@ -6,7 +6,7 @@ import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
 import { RandomWindows, SequentialWindows, type TokenArray } from '../train/batches.ts';
-import { saveCheckpoint, loadCheckpoint, loadTrainerState } from '../train/checkpoint.ts';
+import { saveCheckpoint, loadCheckpoint, loadTrainerState } from '../interop/checkpoint.ts';
 import { generate } from '../generate/generate.ts';
 import { sampleToken } from '../generate/sampling.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';

@@ -8,6 +8,7 @@ import { warmupCosine } from '../optim/schedule.ts';
 import { Rng } from '../util/rng.ts';
 import { GptkitError, ConfigError } from '../util/errors.ts';
 import type { Batch, BatchSource } from './batches.ts';
+import type { TrainerState } from '../interop/checkpoint.ts';
 
 export interface TrainOptions {
   steps: number;
@@ -48,13 +49,7 @@ export class DivergedError extends GptkitError {
   }
 }
 
-export interface TrainerState {
-  step: number;
-  tokens: number;
-  optimizer: { step: number; m: Float32Array[]; v: Float32Array[] };
-  rngs: Record<string, unknown>;
-  data: unknown;
-}
+export type { TrainerState };
 
 export interface Trainable {
   namedParameters(): [string, Tensor][];

@@ -8,12 +8,21 @@
 // mid-write leaves the previous checkpoint intact.
 import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from '../interop/safetensors.ts';
+import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
 import { writeDirAtomic } from '../util/fs.ts';
 import { FileFormatError } from '../util/errors.ts';
 import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import type { TrainerState } from './trainer.ts';
+
+/** What a trainer needs to continue exactly where it stopped (train/trainer.ts fills it). */
+export interface TrainerState {
+  step: number;
+  tokens: number;
+  /** AdamW moments in the order of model.namedParameters(). */
+  optimizer: { step: number; m: Float32Array[]; v: Float32Array[] };
+  rngs: Record<string, unknown>;
+  data: unknown;
+}
 
 export interface SaveOptions {
   /** Extra fields for config.json (e.g. the training options, the tokenizer's name). */

@@ -1,0 +1,111 @@
+// `gptkit sample`, `gptkit score` and `gptkit export`: use a trained (or Hugging Face GPT-2) model.
+import type { Command } from './main.ts';
+import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
+import { loadModel, exportHfGpt2 } from '../interop/load.ts';
+import { generateText } from '../generate/text.ts';
+import { scoreText } from '../generate/score.ts';
+import { backendNotice } from '../backend/index.ts';
+import { ConfigError } from '../util/errors.ts';
+
+const sampleFlags: FlagSpecs = {
+  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
+  prompt: { type: 'string', value: 'TEXT', default: '', help: 'text to continue (empty: start from <|endoftext|>)' },
+  greedy: { type: 'boolean', help: 'always take the most likely token' },
+  temperature: { type: 'number', default: 1, help: 'softmax temperature (0 = greedy)' },
+  'top-k': { type: 'number', default: 0, help: 'sample among the k most likely tokens (0 = off)' },
+  'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass (1 = off)' },
+  'max-tokens': { type: 'number', default: 100, help: 'tokens to generate at most' },
+  stop: { type: 'strings', value: 'TEXT', help: 'stop before any of these strings' },
+  num: { type: 'number', default: 1, help: 'number of samples (generated as one batch)' },
+  seed: { type: 'number', default: 0, help: 'random seed (same seed, same text)' },
+  json: { type: 'boolean', help: 'print one JSON object instead of streaming text' },
+};
+
+export const sampleCommand: Command = {
+  summary: 'generate text from a model',
+  async run(argv) {
+    const p = parseFlags(argv, sampleFlags);
+    if (p.help) {
+      console.log(helpText('gptkit sample --model DIR --prompt TEXT [options]', 'Continue a prompt with a trained model (KV-cache decoding).', sampleFlags));
+      return 0;
+    }
+    const v = p.values as { model?: string; prompt: string; greedy?: boolean; temperature: number; topK: number; topP: number; maxTokens: number; stop?: string[]; num: number; seed: number; json?: boolean };
+    if (!v.model) throw new ConfigError('--model is required');
+    const notice = backendNotice();
+    if (notice) console.error(notice);
+    const { model, tokenizer } = loadModel(v.model);
+    const prompts = Array.from({ length: v.num }, () => v.prompt);
+    const stream = !v.json && v.num === 1;
+    if (stream) process.stdout.write(v.prompt);
+    const t0 = performance.now();
+    const res = generateText(model, tokenizer, prompts, {
+      maxTokens: v.maxTokens, greedy: Boolean(v.greedy), temperature: v.temperature, topK: v.topK, topP: v.topP, seed: v.seed, stop: v.stop ?? [],
+      onText: stream ? (_b, text) => process.stdout.write(text) : undefined,
+    });
+    const sec = (performance.now() - t0) / 1000;
+    const tokens = res.reduce((s, r) => s + r.completionTokens, 0);
+    if (v.json) {
+      console.log(JSON.stringify({ samples: res.map((r) => ({ text: r.text, finish_reason: r.finishReason, completion_tokens: r.completionTokens })), prompt_tokens: res[0].promptTokens, tokens_per_sec: tokens / sec }));
+    } else if (stream) {
+      process.stdout.write('\n');
+      console.error(`[${res[0].completionTokens} tokens, ${(tokens / sec).toFixed(1)} tok/s, finish: ${res[0].finishReason}]`);
+    } else {
+      res.forEach((r, i) => console.log(`--- sample ${i + 1} (${r.finishReason}) ---\n${v.prompt}${r.text}`));
+    }
+    return 0;
+  },
+};
+
+const scoreFlags: FlagSpecs = {
+  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
+  text: { type: 'string', value: 'TEXT', help: 'text to score' },
+  context: { type: 'string', value: 'TEXT', default: '', help: 'condition on this text first (not scored)' },
+  json: { type: 'boolean', help: 'print JSON (tokens, per-token log-probabilities, perplexity)' },
+};
+
+export const scoreCommand: Command = {
+  summary: 'per-token log-probabilities and perplexity of a text',
+  async run(argv) {
+    const p = parseFlags(argv, scoreFlags);
+    if (p.help) {
+      console.log(helpText('gptkit score --model DIR --text TEXT [--context TEXT] [--json]', 'Score a text under a model: log p of every token, total, perplexity.', scoreFlags));
+      return 0;
+    }
+    const v = p.values as { model?: string; text?: string; context: string; json?: boolean };
+    if (!v.model) throw new ConfigError('--model is required');
+    if (v.text === undefined) throw new ConfigError('--text is required');
+    const { model, tokenizer } = loadModel(v.model);
+    const s = scoreText(model, tokenizer, v.text, v.context);
+    if (v.json) {
+      console.log(JSON.stringify({ tokens: s.tokens.map((id, i) => ({ id, text: tokenizer.decode([id]), logprob: s.logprobs[i] })), total_logprob: s.totalLogprob, perplexity: s.perplexity }));
+    } else {
+      for (let i = 0; i < s.tokens.length; i++) console.log(`${JSON.stringify(tokenizer.decode([s.tokens[i]])).padEnd(16)} ${s.logprobs[i].toFixed(4)}`);
+      console.log(`total log-prob ${s.totalLogprob.toFixed(4)} over ${s.tokens.length} tokens; perplexity ${s.perplexity.toFixed(3)}`);
+    }
+    return 0;
+  },
+};
+
+const exportFlags: FlagSpecs = {
+  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (GPT-2 style: pre-LN, tied, dense)' },
+  out: { type: 'string', value: 'DIR', help: 'where to write the Hugging Face GPT-2 directory' },
+  dtype: { type: 'string', value: 'F32|F16|BF16', default: 'F32', help: 'element type of the exported weights' },
+};
+
+export const exportCommand: Command = {
+  summary: 'export a checkpoint as a Hugging Face GPT-2 directory',
+  async run(argv) {
+    const p = parseFlags(argv, exportFlags);
+    if (p.help) {
+      console.log(helpText('gptkit export --model DIR --out DIR [--dtype F32]', 'Write config.json, model.safetensors (Conv1D layout) and tokenizer.json that transformers loads as GPT2LMHeadModel.', exportFlags));
+      return 0;
+    }
+    const v = p.values as { model?: string; out?: string; dtype: string };
+    if (!v.model || !v.out) throw new ConfigError('--model and --out are required');
+    if (!['F32', 'F16', 'BF16'].includes(v.dtype)) throw new ConfigError(`--dtype must be F32, F16 or BF16, got '${v.dtype}'`);
+    const { model, tokenizer } = loadModel(v.model);
+    exportHfGpt2(model, tokenizer, v.out, { dtype: v.dtype as 'F32' });
+    console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json)`);
+    return 0;
+  },
+};
