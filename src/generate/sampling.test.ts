@@ -62,9 +62,9 @@ test('greedy picks the argmax (lowest id on ties), reports the log-softmax, and 
   const rng = new Rng(3);
   const before = JSON.stringify(rng.state());
   for (const opts of [{ greedy: true }, { temperature: 0 }, { greedy: true, topK: 3, topP: 0.5 }]) {
-    const r = sampleToken(logits, rng, opts);
+    const r = sampleToken(logits, rng, { ...opts, logprobs: true });
     assert.equal(r.token, 1);
-    assert.ok(Math.abs(r.logprob - logSoftmax(logits)[1]) < 1e-12);
+    assert.ok(Math.abs(r.logprob! - logSoftmax(logits)[1]) < 1e-12);
     assert.equal(r.processedLogprob, 0);
   }
   assert.equal(JSON.stringify(rng.state()), before, 'greedy does not consume randomness');
@@ -85,9 +85,9 @@ test('temperature → 0 approaches greedy, without overflow for tiny temperature
   for (let i = 0; i < 100; i++) {
     const logits = randomLogits(rng, 50);
     for (const temperature of [1e-3, 1e-30, Number.MIN_VALUE]) {
-      const r = sampleToken(logits, rng, { temperature });
+      const r = sampleToken(logits, rng, { temperature, logprobs: true });
       assert.equal(r.token, argmax(logits));
-      assert.ok(Number.isFinite(r.logprob) && Number.isFinite(r.processedLogprob));
+      assert.ok(Number.isFinite(r.logprob!) && Number.isFinite(r.processedLogprob));
     }
   }
 });
@@ -121,6 +121,28 @@ test('top-p keeps exactly the smallest set with mass ≥ p, renormalised (chi-sq
   assert.ok(chiSquare(draw(uniform, { topP: 0.35 }, 20000), new Map([[0, 0.25], [1, 0.25], [2, 0.25], [3, 0.25]])) < 16.3);
 });
 
+test('top-k agrees with a full-sort reference for small and large k, random and sorted logits', () => {
+  const rng = new Rng(31);
+  for (let trial = 0; trial < 40; trial++) {
+    const v = 2 + rng.int(3000);
+    let logits = randomLogits(rng, v);
+    const layout = trial % 4;
+    if (layout === 1) logits = logits.sort(); // ascending: the heap's worst case
+    if (layout === 2) logits = logits.sort().reverse();
+    if (layout === 3) logits = logits.map((x) => Math.round(x)); // many ties
+    const k = 1 + (trial % 2 === 0 ? rng.int(Math.min(v, 256)) : rng.int(v));
+    const kth = Array.from(logits).sort((a, b) => b - a)[k - 1];
+    const probs = Array.from(logSoftmax(logits), Math.exp);
+    const mass = probs.reduce((s, p, i) => s + (logits[i] >= kth ? p : 0), 0);
+    const s = new Sampler({ topK: k, logprobs: true });
+    for (let j = 0; j < 20; j++) {
+      const r = s.sample(logits, rng);
+      assert.ok(logits[r.token] >= kth, `trial ${trial}: token below the k-th largest`);
+      assert.ok(Math.abs(r.logprob! - r.processedLogprob - Math.log(mass)) < 1e-9, `trial ${trial} (k=${k}, V=${v}): kept mass differs`);
+    }
+  }
+});
+
 test('top-p agrees with a full-sort reference on large random vocabularies', () => {
   const rng = new Rng(99);
   for (let trial = 0; trial < 30; trial++) {
@@ -132,12 +154,12 @@ test('top-p agrees with a full-sort reference on large random vocabularies', () 
     const probs = Array.from(logSoftmax(logits), Math.exp);
     const kept = referenceNucleus(probs, topP);
     const mass = [...kept].reduce((s, i) => s + probs[i], 0);
-    const s = new Sampler({ topP });
+    const s = new Sampler({ topP, logprobs: true });
     for (let k = 0; k < 50; k++) {
       const r = s.sample(logits, rng);
       assert.ok(kept.has(r.token), `trial ${trial}: token ${r.token} is outside the nucleus`);
       // processed = raw − log(mass of the kept set): the sampler kept exactly that mass.
-      assert.ok(Math.abs(r.logprob - r.processedLogprob - Math.log(mass)) < 1e-9, `trial ${trial}: kept mass differs`);
+      assert.ok(Math.abs(r.logprob! - r.processedLogprob - Math.log(mass)) < 1e-9, `trial ${trial}: kept mass differs`);
     }
   }
 });
@@ -146,8 +168,8 @@ test('top-p with p → 1 keeps every token', () => {
   const rng = new Rng(8);
   for (let trial = 0; trial < 20; trial++) {
     const logits = randomLogits(rng, 200, 1);
-    const r = sampleToken(logits, rng, { topP: 1 - 2 ** -52 });
-    assert.ok(Math.abs(r.logprob - r.processedLogprob) < 1e-12, 'nothing was cut');
+    const r = sampleToken(logits, rng, { topP: 1 - 2 ** -52, logprobs: true });
+    assert.ok(Math.abs(r.logprob! - r.processedLogprob) < 1e-12, 'nothing was cut');
   }
 });
 
@@ -187,15 +209,25 @@ test('same seed, same draws; one rng.next() per sampled token', () => {
 test('masked (-Infinity) tokens are never drawn; logprob is the raw log-softmax', () => {
   const logits = Float32Array.from([1, -Infinity, 0.5, -Infinity, 2]);
   const ref = logSoftmax(logits);
-  const s = new Sampler({ temperature: 1.7 });
   const rng = new Rng(4);
-  const seen = new Set<number>();
-  for (let i = 0; i < 3000; i++) {
-    const r = s.sample(logits, rng);
-    seen.add(r.token);
-    assert.ok(Math.abs(r.logprob - ref[r.token]) < 1e-12);
+  for (const opts of [{ temperature: 1.7 }, {}, { topK: 2 }]) {
+    const s = new Sampler({ ...opts, logprobs: true });
+    const seen = new Set<number>();
+    for (let i = 0; i < 3000; i++) {
+      const r = s.sample(logits, rng);
+      seen.add(r.token);
+      assert.ok(Math.abs(r.logprob! - ref[r.token]) < 1e-12);
+    }
+    assert.deepEqual(seen, new Set(opts.topK ? [0, 4] : [0, 2, 4]));
   }
-  assert.deepEqual(seen, new Set([0, 2, 4]));
+  // With every token a candidate at T = 1 the sampler reuses its softmax; the answer is the same.
+  const dense = Float32Array.from([0.3, -1, 2, 0.7]);
+  const denseRef = logSoftmax(dense);
+  for (let i = 0; i < 200; i++) {
+    const r = sampleToken(dense, rng, { logprobs: true });
+    assert.ok(Math.abs(r.logprob! - denseRef[r.token]) < 1e-12);
+  }
+  assert.equal(sampleToken(dense, rng).logprob, undefined, 'raw logprobs are opt-in');
   assert.ok(Math.abs(tokenLogprob(logits, 4) - ref[4]) < 1e-12);
   assert.ok(Math.abs(logSumExp(logits) - Math.log(Math.E + Math.exp(0.5) + Math.exp(2))) < 1e-12);
 });
@@ -214,6 +246,8 @@ test('bad logits and bad options are typed errors', () => {
   const rng = new Rng(0);
   assert.throws(() => sampleToken(new Float32Array(0), rng), ShapeError);
   assert.throws(() => sampleToken(Float32Array.from([0, NaN]), rng), /logit 1 is NaN/);
+  assert.throws(() => sampleToken(Float32Array.from([NaN, 0]), rng), /logit 0 is NaN/);
+  assert.throws(() => sampleToken(Float32Array.from([-Infinity, 3, Infinity]), rng), /logit 2 is Infinity/);
   assert.throws(() => sampleToken(Float32Array.from([Infinity, 0]), rng), /logit 0 is Infinity/);
   assert.throws(() => sampleToken(Float32Array.from([-Infinity, -Infinity]), rng), /every logit is -Infinity/);
   assert.throws(() => tokenLogprob(Float32Array.from([0, 1]), 2), /outside the vocabulary/);
@@ -224,4 +258,5 @@ test('bad logits and bad options are typed errors', () => {
   assert.throws(() => new Sampler({ topP: 1.1 }), /topP/);
   assert.throws(() => new Sampler({ minP: -0.1 }), /minP/);
   assert.throws(() => new Sampler({ greedy: 'yes' as unknown as boolean }), /greedy/);
+  assert.throws(() => new Sampler({ logprobs: 1 as unknown as boolean }), /logprobs/);
 });

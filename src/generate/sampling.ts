@@ -10,11 +10,14 @@
 //   * top-p keeps the smallest set of most likely tokens whose probability sums to ≥ p; at least
 //     one token; among tokens of equal probability at the boundary, lower ids are kept first.
 //   * min-p keeps tokens whose probability is ≥ min_p × the top token's probability.
-// - Each call is O(V): top-k and top-p use partial selection (quickselect-style partitioning),
-//   never a full sort of the vocabulary. Scratch buffers live in the Sampler and are reused.
-// - The result carries `logprob`, the chosen token's log-probability under the model's raw
-//   distribution (log-softmax of the unprocessed logits: what scoring and RLHF need), and
-//   `processedLogprob`, its log-probability under the distribution actually sampled from.
+// - Each call is O(V): top-k and top-p use partial selection (a size-k heap for small k, else
+//   quickselect-style partitioning), never a full sort of the vocabulary. Scratch buffers live
+//   in the Sampler and are reused.
+// - The result carries `processedLogprob`, the chosen token's log-probability under the
+//   distribution actually sampled from, and, when `logprobs: true`, `logprob`: its log-probability
+//   under the model's raw distribution (log-softmax of the unprocessed logits: what scoring and
+//   RLHF need). It is opt-in (like HF's output_scores) because it costs a pass of V exponentials,
+//   about 1 ms for GPT-2's vocabulary here, when the sampling itself did not already need them.
 // Probabilities are computed in float64 from (logit − max) / T, so a tiny temperature cannot
 // overflow; -Infinity logits (masked tokens) are allowed, NaN and +Infinity are errors.
 import { ConfigError, ShapeError } from '../util/errors.ts';
@@ -31,12 +34,14 @@ export interface SamplingOptions {
   topP?: number;
   /** Keep tokens with probability ≥ minP × the top probability, in [0, 1] (0 = off). Default 0. */
   minP?: number;
+  /** Also report the raw log-probability of the chosen token. Default false. */
+  logprobs?: boolean;
 }
 
 export interface SampledToken {
   token: number;
-  /** log p(token) under the raw model distribution (log-softmax of the logits). */
-  logprob: number;
+  /** log p(token) under the raw model distribution (log-softmax of the logits); with `logprobs: true`. */
+  logprob?: number;
   /** log p(token) under the processed distribution it was drawn from (0 for greedy). */
   processedLogprob: number;
 }
@@ -44,8 +49,10 @@ export interface SampledToken {
 type ResolvedOptions = Required<SamplingOptions>;
 
 function resolveOptions(o: SamplingOptions): ResolvedOptions {
-  const r: ResolvedOptions = { greedy: false, temperature: 1, topK: 0, topP: 1, minP: 0, ...o };
-  if (typeof r.greedy !== 'boolean') throw new ConfigError(`sampling greedy must be true or false, found ${JSON.stringify(r.greedy)}`);
+  const r: ResolvedOptions = { greedy: false, temperature: 1, topK: 0, topP: 1, minP: 0, logprobs: false, ...o };
+  for (const k of ['greedy', 'logprobs'] as const) {
+    if (typeof r[k] !== 'boolean') throw new ConfigError(`sampling ${k} must be true or false, found ${JSON.stringify(r[k])}`);
+  }
   if (!(Number.isFinite(r.temperature) && r.temperature >= 0)) throw new ConfigError(`sampling temperature must be a finite number ≥ 0, found ${r.temperature}`);
   if (!(Number.isSafeInteger(r.topK) && r.topK >= 0)) throw new ConfigError(`sampling topK must be an integer ≥ 0 (0 = off), found ${r.topK}`);
   if (!(r.topP > 0 && r.topP <= 1)) throw new ConfigError(`sampling topP must be in (0, 1] (1 = off), found ${r.topP}`);
@@ -60,22 +67,32 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Largest logit, after checking there is no NaN/+Infinity and at least one finite value. */
-function checkedMax(logits: Float32Array): number {
+/**
+ * Index of the largest logit (lowest on ties), after checking there is no NaN/+Infinity and at
+ * least one finite value. One pass: a NaN or +Infinity anywhere makes the running sum NaN or
+ * +Infinity (finite float32s cannot overflow a float64 sum), and only then is the culprit sought.
+ */
+function checkedArgmax(logits: Float32Array): number {
   if (logits.length === 0) throw new ShapeError('sampling: logits are empty');
-  let max = -Infinity;
+  let best = 0;
+  let max = logits[0];
+  let sum = 0;
   for (let i = 0; i < logits.length; i++) {
     const x = logits[i];
-    if (Number.isNaN(x) || x === Infinity) throw new ShapeError(`sampling: logit ${i} is ${x}; logits must be finite or -Infinity`);
-    if (x > max) max = x;
+    sum += x;
+    if (x > max) { max = x; best = i; }
+  }
+  if (Number.isNaN(sum) || sum === Infinity) {
+    const bad = logits.findIndex((x) => Number.isNaN(x) || x === Infinity);
+    throw new ShapeError(`sampling: logit ${bad} is ${logits[bad]}; logits must be finite or -Infinity`);
   }
   if (max === -Infinity) throw new ShapeError('sampling: every logit is -Infinity; there is no token to choose');
-  return max;
+  return best;
 }
 
 /** log Σ exp(logits), stable. */
 export function logSumExp(logits: Float32Array): number {
-  return logSumExpFrom(logits, checkedMax(logits));
+  return logSumExpFrom(logits, logits[checkedArgmax(logits)]);
 }
 
 function logSumExpFrom(logits: Float32Array, max: number): number {
@@ -90,6 +107,43 @@ export function tokenLogprob(logits: Float32Array, token: number): number {
     throw new ShapeError(`tokenLogprob: token ${token} is outside the vocabulary [0, ${logits.length})`);
   }
   return logits[token] - logSumExp(logits);
+}
+
+/**
+ * Up to this k, top-k keeps a min-heap of the k largest logits: one pass whose comparisons mostly
+ * fail fast (measured 4× faster than quickselect at k = 50, V = 50257). Beyond it, or for inputs
+ * sorted ascending (the heap's worst case, O(V log k)), quickselect's expected O(V) wins.
+ */
+const HEAP_TOP_K_MAX = 256;
+
+/** The k-th largest of `src` (1 ≤ k ≤ src.length) through a min-heap held in `heap`. */
+function kthLargestByHeap(src: Float32Array, k: number, heap: Float32Array): number {
+  for (let i = 0; i < k; i++) {
+    const x = src[i];
+    let j = i;
+    while (j > 0) {
+      const parent = (j - 1) >> 1;
+      if (heap[parent] <= x) break;
+      heap[j] = heap[parent];
+      j = parent;
+    }
+    heap[j] = x;
+  }
+  for (let i = k; i < src.length; i++) {
+    const x = src[i];
+    if (x <= heap[0]) continue;
+    let j = 0;
+    for (;;) {
+      let c = 2 * j + 1;
+      if (c >= k) break;
+      if (c + 1 < k && heap[c + 1] < heap[c]) c++;
+      if (heap[c] >= x) break;
+      heap[j] = heap[c];
+      j = c;
+    }
+    heap[j] = x;
+  }
+  return heap[0];
 }
 
 /** The k-th largest value (k ≥ 1) of a[0..n), rearranging a. Expected O(n). */
@@ -125,7 +179,7 @@ export class Sampler {
   readonly options: Readonly<ResolvedOptions>;
   private ids = new Int32Array(0);      // candidate token ids
   private weights = new Float64Array(0); // their unnormalised probabilities exp((l − max)/T)
-  private select = new Float32Array(0);  // scratch for top-k selection
+  private select = new Float32Array(0);  // scratch for top-k selection (heap or partition)
 
   constructor(options: SamplingOptions = {}) {
     this.options = Object.freeze(resolveOptions(options));
@@ -133,18 +187,29 @@ export class Sampler {
 
   /** Choose the next token from one row of logits (length = vocabulary size). */
   sample(logits: Float32Array, rng: Rng): SampledToken {
-    const max = checkedMax(logits);
-    const lse = logSumExpFrom(logits, max);
-    const { greedy, temperature } = this.options;
+    const best = checkedArgmax(logits);
+    const max = logits[best];
+    const { greedy, temperature, logprobs } = this.options;
     if (greedy || temperature === 0) {
-      const token = argmax(logits);
-      return { token, logprob: logits[token] - lse, processedLogprob: 0 };
+      const r: SampledToken = { token: best, processedLogprob: 0 };
+      if (logprobs) r.logprob = max - logSumExpFrom(logits, max);
+      return r;
     }
     this.ensureCapacity(logits.length);
     let n = this.candidates(logits, max);
+    // With every token a candidate at T = 1, the candidates' weights are the raw softmax already.
+    const rawLse = logprobs && n === logits.length && temperature === 1 ? max + Math.log(this.sumWeights(n)) : null;
     n = this.nucleus(n);
     n = this.minP(n);
-    return this.draw(n, rng, logits, lse);
+    const r = this.draw(n, rng);
+    if (logprobs) r.logprob = logits[r.token] - (rawLse ?? logSumExpFrom(logits, max));
+    return r;
+  }
+
+  private sumWeights(n: number): number {
+    let total = 0;
+    for (let j = 0; j < n; j++) total += this.weights[j];
+    return total;
   }
 
   private ensureCapacity(v: number): void {
@@ -159,8 +224,12 @@ export class Sampler {
     const { topK, temperature } = this.options;
     let threshold = -Infinity;
     if (topK > 0 && topK < logits.length) {
-      this.select.set(logits);
-      threshold = kthLargest(this.select, logits.length, topK);
+      if (topK <= HEAP_TOP_K_MAX) {
+        threshold = kthLargestByHeap(logits, topK, this.select);
+      } else {
+        this.select.set(logits);
+        threshold = kthLargest(this.select, logits.length, topK);
+      }
     }
     let n = 0;
     for (let i = 0; i < logits.length; i++) {
@@ -180,9 +249,7 @@ export class Sampler {
     if (topP >= 1) return n;
     const w = this.weights;
     const ids = this.ids;
-    let total = 0;
-    for (let j = 0; j < n; j++) total += w[j];
-    let need = topP * total; // mass still to be covered by tokens not yet included
+    let need = topP * this.sumWeights(n); // mass still to be covered by tokens not yet included
     let lo = 0;
     let hi = n;
     while (hi > lo) {
@@ -232,9 +299,8 @@ export class Sampler {
     return kept; // ≥ 1: the top token always passes
   }
 
-  private draw(n: number, rng: Rng, logits: Float32Array, lse: number): SampledToken {
-    let total = 0;
-    for (let j = 0; j < n; j++) total += this.weights[j];
+  private draw(n: number, rng: Rng): SampledToken {
+    const total = this.sumWeights(n);
     const u = rng.next() * total;
     // u < total, and acc reaches exactly total (same summation order), so the last token needs no test.
     let acc = 0;
@@ -243,8 +309,7 @@ export class Sampler {
       acc += this.weights[j];
       if (u < acc) { pick = j; break; }
     }
-    const token = this.ids[pick];
-    return { token, logprob: logits[token] - lse, processedLogprob: Math.log(this.weights[pick] / total) };
+    return { token: this.ids[pick], processedLogprob: Math.log(this.weights[pick] / total) };
   }
 }
 

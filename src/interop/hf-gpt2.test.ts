@@ -156,7 +156,9 @@ test('bad weights are named: missing, unexpected, duplicated, wrongly shaped, wr
     edit(m);
     return makeDir(m);
   };
-  expectKind('missing-tensor', () => readHfGpt2Dir(variant((m) => m.delete('h.1.mlp.c_fc.bias'))), /"transformer\.h\.1\.mlp\.c_fc\.bias"/);
+  expectKind('missing-tensor', () => readHfGpt2Dir(variant((m) => m.delete('h.1.mlp.c_fc.bias'))), /1 parameter\(s\) missing.*"transformer\.h\.1\.mlp\.c_fc\.bias"$/);
+  // A config.json with one layer more than the weights: the whole layer is listed, abbreviated.
+  expectKind('missing-tensor', () => readHfGpt2Dir(makeDir(goldenTensors(), { ...goldenConfig(), n_layer: 3 })), /12 parameter\(s\) missing.*"transformer\.h\.2\.ln_1\.weight", .*, …$/);
   expectKind('unexpected-tensor', () => readHfGpt2Dir(variant((m) => m.set('h.2.ln_1.weight', m.get('h.1.ln_1.weight')!))), /"h\.2\.ln_1\.weight".*n_layer=2/);
   expectKind('duplicate-tensor', () => readHfGpt2Dir(variant((m) => m.set('transformer.wte.weight', m.get('wte.weight')!))), /wte\.weight/);
   // A (out, in) Linear-layout c_attn gets a hint about the layout.

@@ -53,6 +53,7 @@ test('encoding matches the reference implementation byte for byte', () => {
   assert.deepEqual([...encodeSafetensors({ attn0: { dtype: 'F32', shape: [1, 1, 2, 3], data } })],
     [72, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"attn0":{"dtype":"F32","shape":[1,1,2,3],"data_offsets":[0,24]}}       '), ...le]);
   assert.deepEqual([...encodeSafetensors({})], [8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
+  assert.deepEqual(encodeSafetensors({}, {}), encodeSafetensors({}), 'empty metadata is left out, as the reference does');
   assert.deepEqual([...encodeSafetensors(new Map(), { framework: 'pt' })],
     [40, 0, 0, 0, 0, 0, 0, 0, ...ascii('{"__metadata__":{"framework":"pt"}}     ')]);
 });
