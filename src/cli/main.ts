@@ -11,6 +11,8 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
+  tokenizer: () => import('./tokenizer.ts').then((m) => m.tokenizerCommand),
+  tokenize: () => import('./tokenizer.ts').then((m) => m.tokenizeCommand),
   sample: () => import('./sample.ts').then((m) => m.sampleCommand),
   score: () => import('./sample.ts').then((m) => m.scoreCommand),
   export: () => import('./sample.ts').then((m) => m.exportCommand),

@@ -1,0 +1,109 @@
+// `gptkit tokenizer train …` (learn a byte-level BPE vocabulary from files) and `gptkit tokenize …`
+// (stdin → token ids, or ids → text with --decode). The work is in src/tokenizer/; this prints.
+import type { Command } from './main.ts';
+import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
+import { fmtCount, fmtDuration } from './progress.ts';
+import { ConfigError } from '../util/errors.ts';
+import { loadTokenizer, trainBpe, readTexts, encodeParallel, type TrainProgress } from '../tokenizer/index.ts';
+
+export const trainFlags: FlagSpecs = {
+  data: { type: 'strings', value: 'FILE', help: 'training text: .txt (any other extension is read as text too) or .jsonl with a "text" field' },
+  'vocab-size': { type: 'number', help: 'total ids: 256 bytes + merges + special tokens' },
+  out: { type: 'string', value: 'DIR', help: 'directory to write tokenizer.json into' },
+  'special-tokens': { type: 'strings', value: 'TOKEN', default: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'], help: 'special tokens, given the last ids in this order' },
+  'min-frequency': { type: 'number', default: 2, help: 'never merge a pair seen fewer times (training may stop below --vocab-size)' },
+  json: { type: 'boolean', help: 'print progress and the result as JSON lines' },
+};
+
+export const tokenizeFlags: FlagSpecs = {
+  tokenizer: { type: 'string', value: 'DIR', default: 'gpt2', help: "tokenizer directory (tokenizer.json, or vocab.json + merges.txt), or 'gpt2' (built in)" },
+  json: { type: 'boolean', help: 'print one JSON array instead of space-separated ids' },
+  'allow-special': { type: 'boolean', help: 'let special-token text in the input (e.g. <|endoftext|>) become special tokens' },
+  decode: { type: 'boolean', help: 'the other way: read ids (space/comma separated or a JSON array) and print the text' },
+  threads: { type: 'number', default: 1, help: 'worker threads for large inputs (ids are the same for any count)' },
+};
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of process.stdin) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function progressLine(p: TrainProgress, startMs: number): string {
+  const t = fmtDuration((performance.now() - startMs) / 1000);
+  return p.phase === 'count'
+    ? `counting: ${fmtCount(p.chars)} chars, ${fmtCount(p.distinct)} distinct pre-tokens (${t})`
+    : `merging: ${p.merges}/${p.total} merges, last pair seen ${fmtCount(p.count)} times (${t})`;
+}
+
+async function train(argv: string[]): Promise<number> {
+  const p = parseFlags(argv, trainFlags);
+  if (p.help) {
+    console.log(helpText('gptkit tokenizer train --data FILE… --vocab-size N --out DIR [options]', 'Train a byte-level BPE tokenizer (GPT-2 pre-tokenization) and write DIR/tokenizer.json.', trainFlags));
+    return 0;
+  }
+  const v = p.values as { data?: string[]; vocabSize?: number; out?: string; specialTokens: string[]; minFrequency: number; json?: boolean };
+  if (!v.data) throw new ConfigError('--data is required');
+  if (v.vocabSize === undefined) throw new ConfigError('--vocab-size is required');
+  if (!v.out) throw new ConfigError('--out is required');
+  const start = performance.now();
+  const say = (record: object, line: string): void => console.log(v.json ? JSON.stringify(record) : line);
+  say({ event: 'start', data: v.data, vocabSize: v.vocabSize, out: v.out, specialTokens: v.specialTokens, minFrequency: v.minFrequency },
+    `training a ${v.vocabSize}-token BPE vocabulary on ${v.data.length} file(s); special tokens: ${v.specialTokens.join(' ')}; min frequency ${v.minFrequency}`);
+  const tokenizer = await trainBpe(readTexts(v.data), {
+    vocabSize: v.vocabSize,
+    specialTokens: v.specialTokens,
+    minFrequency: v.minFrequency,
+    onProgress: (e) => say({ event: 'progress', ...e }, progressLine(e, start)),
+  });
+  tokenizer.save(v.out);
+  const seconds = (performance.now() - start) / 1000;
+  say({ event: 'done', vocabSize: tokenizer.vocabSize, merges: tokenizer.merges.length, seconds, out: v.out },
+    `wrote ${v.out}/tokenizer.json: ${tokenizer.vocabSize} ids (256 bytes + ${tokenizer.merges.length} merges + ${tokenizer.specialTokens.size} special) in ${fmtDuration(seconds)}`);
+  return 0;
+}
+
+export const tokenizerCommand: Command = {
+  summary: 'tokenizer train: learn a byte-level BPE vocabulary from text files',
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'train') return train(rest);
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      console.log('usage: gptkit tokenizer train --data FILE… --vocab-size N --out DIR [options]\n\nsubcommands:\n  train   learn a byte-level BPE vocabulary (see gptkit tokenizer train --help)');
+      return sub === undefined ? 1 : 0;
+    }
+    throw new ConfigError(`unknown subcommand '${sub}'`, 'subcommands: train');
+  },
+};
+
+function parseIds(text: string): number[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const parts = trimmed.startsWith('[') ? trimmed.replace(/^\[|\]$/g, '').split(',') : trimmed.split(/[\s,]+/);
+  return parts.map((s, k) => {
+    const n = Number(s.trim());
+    if (s.trim() === '' || !Number.isInteger(n)) throw new ConfigError(`--decode: input item ${k + 1} is ${JSON.stringify(s.trim())}, expected an integer token id`);
+    return n;
+  });
+}
+
+export const tokenizeCommand: Command = {
+  summary: 'text on stdin → token ids (or ids → text with --decode)',
+  async run(argv) {
+    const p = parseFlags(argv, tokenizeFlags);
+    if (p.help) {
+      console.log(helpText('gptkit tokenize [--tokenizer DIR|gpt2] [--json] < text', 'Print the token ids of standard input (or, with --decode, the text of the ids on standard input).', tokenizeFlags));
+      return 0;
+    }
+    const v = p.values as { tokenizer: string; json?: boolean; allowSpecial?: boolean; decode?: boolean; threads: number };
+    const tokenizer = loadTokenizer(v.tokenizer);
+    const input = await readStdin();
+    if (v.decode) {
+      process.stdout.write(tokenizer.decode(parseIds(input)));
+      return 0;
+    }
+    const ids = await encodeParallel(tokenizer, input, { threads: v.threads, ...(v.allowSpecial ? { allowedSpecial: 'all' as const } : {}) });
+    console.log(v.json ? JSON.stringify(ids) : ids.join(' '));
+    return 0;
+  },
+};
