@@ -30,10 +30,11 @@ function checkMatrix(op: string, rows: number, cols: number, buffers: Record<str
   }
 }
 
-function checkVector(op: string, n: number, buffers: Record<string, F32 | null>): void {
-  checkCount(op, 'n', n);
+/** Checks a count (named `what`: n, rows or cols) and that each listed buffer holds that many elements. */
+function checkVector(op: string, n: number, buffers: Record<string, F32 | null>, what = 'n'): void {
+  checkCount(op, what, n);
   for (const [name, arr] of Object.entries(buffers)) {
-    if (arr) checkLength(op, name, arr, n, `n = ${n}`);
+    if (arr) checkLength(op, name, arr, n, `${what} = ${n}`);
   }
 }
 
@@ -43,8 +44,8 @@ function checkVector(op: string, n: number, buffers: Record<string, F32 | null>)
 export function layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32, mean: F32, rstd: F32, rows: number, cols: number, eps: number): void {
   const op = 'layerNormForward';
   checkMatrix(op, rows, cols, { x, out });
-  checkVector(op, cols, { weight, bias });
-  checkVector(op, rows, { mean, rstd });
+  checkVector(op, cols, { weight, bias }, 'cols');
+  checkVector(op, rows, { mean, rstd }, 'rows');
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let sum = 0;
@@ -64,8 +65,8 @@ export function layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32
 export function layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number): void {
   const op = 'layerNormBackward';
   checkMatrix(op, rows, cols, { dout, x, dx });
-  checkVector(op, cols, { weight, dweight, dbias });
-  checkVector(op, rows, { mean, rstd });
+  checkVector(op, cols, { weight, dweight, dbias }, 'cols');
+  checkVector(op, rows, { mean, rstd }, 'rows');
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     const mu = mean[r];
@@ -84,9 +85,18 @@ export function layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rst
       const xhat = (x[o + c] - mu) * rs;
       const dnorm = dout[o + c] * weight[c];
       dx[o + c] += rs * (dnorm - meanDnorm - xhat * meanDnormXhat);
-      dweight[c] += dout[o + c] * xhat;
-      if (dbias) dbias[c] += dout[o + c];
     }
+  }
+  // dweight and dbias sum over rows; summed in float64 first, then added once.
+  for (let c = 0; c < cols; c++) {
+    let dw = 0;
+    let db = 0;
+    for (let r = 0; r < rows; r++) {
+      dw += dout[r * cols + c] * (x[r * cols + c] - mean[r]) * rstd[r];
+      db += dout[r * cols + c];
+    }
+    dweight[c] += dw;
+    if (dbias) dbias[c] += db;
   }
 }
 
@@ -157,7 +167,7 @@ function checkCrossEntropy(op: string, logits: F32, targets: I32, rows: number, 
 export function crossEntropyForward(logits: F32, targets: I32, losses: F32, lse: F32, rows: number, vocab: number, ignoreIndex: number, smoothing: number): void {
   const op = 'crossEntropyForward';
   checkCrossEntropy(op, logits, targets, rows, vocab, ignoreIndex, smoothing);
-  checkVector(op, rows, { losses, lse });
+  checkVector(op, rows, { losses, lse }, 'rows');
   for (let r = 0; r < rows; r++) {
     const o = r * vocab;
     let max = -Infinity;
@@ -178,7 +188,7 @@ export function crossEntropyForward(logits: F32, targets: I32, losses: F32, lse:
 export function crossEntropyBackward(logits: F32, targets: I32, lse: F32, dlosses: F32, dlogits: F32, rows: number, vocab: number, ignoreIndex: number, smoothing: number): void {
   const op = 'crossEntropyBackward';
   checkCrossEntropy(op, logits, targets, rows, vocab, ignoreIndex, smoothing);
-  checkVector(op, rows, { lse, dlosses });
+  checkVector(op, rows, { lse, dlosses }, 'rows');
   checkLength(op, 'dlogits', dlogits, rows * vocab, `rows·vocab = ${rows}·${vocab}`);
   for (let r = 0; r < rows; r++) {
     const o = r * vocab;
@@ -279,7 +289,7 @@ export function sumSquares(x: F32, n: number): number {
 
 export function sumRows(x: F32, out: F32, rows: number, cols: number): void {
   checkMatrix('sumRows', rows, cols, { x });
-  checkVector('sumRows', cols, { out });
+  checkVector('sumRows', cols, { out }, 'cols');
   for (let c = 0; c < cols; c++) {
     let sum = 0;
     for (let r = 0; r < rows; r++) sum += x[r * cols + c];
