@@ -95,6 +95,9 @@ test('flat and heap merges agree on random symbol strings with a dense merge tab
   for (let r = 0; r < 40; r++) { merges.push([rng.int(8 + r), rng.int(8 + r)]); results.push(8 + r); }
   const table = new MergeTable(merges, results);
   assert.equal(table.rank(100, 100), NO_RANK);
+  assert.equal(table.size, new Set(merges.map(([a, b]) => `${a},${b}`)).size); // a repeated pair keeps its first rank
+  const [a0, b0] = merges[0];
+  assert.equal(table.rank(a0, b0), 0);
   for (let k = 0; k < 500; k++) {
     const n = 1 + rng.int(200);
     const a = Int32Array.from({ length: n }, () => rng.int(8));

@@ -1,8 +1,9 @@
 // Encoding large inputs on worker threads. The text is cut at points where the pre-tokens do not
 // change (pretokenize.ts lastSafeCut) and never inside an allowed special token, so the ids are
 // exactly tokenizer.encode(text). Each worker gets the tokenizer once, packed into typed arrays.
-// Below `minChunk` characters per thread the text is encoded on the calling thread: starting a
-// worker costs about as much as encoding a megabyte.
+// Below `minChunk` characters per thread the text is encoded on the calling thread: a worker
+// pays about a second to start (TypeScript loader, tokenizer build, cold cache), as much as
+// encoding several megabytes.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { Tokenizer, type TokenizerSpec, type EncodeOptions } from './bpe.ts';
@@ -11,7 +12,7 @@ import { lastSafeCut } from './pretokenize.ts';
 export interface ParallelOptions extends EncodeOptions {
   /** Worker threads (default: the number of cores). */
   threads?: number;
-  /** Smallest piece of text worth a worker, in characters (default 1 Mi). */
+  /** Smallest piece of text worth a worker, in characters (default 8 Mi). */
   minChunk?: number;
 }
 
@@ -66,7 +67,7 @@ export function safeCuts(text: string, parts: number, specials: readonly string[
 /** tokenizer.encode(text, options), on worker threads when the text is large. */
 export async function encodeParallel(tokenizer: Tokenizer, text: string, options: ParallelOptions = {}): Promise<number[]> {
   const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-  const minChunk = options.minChunk ?? 1 << 20;
+  const minChunk = options.minChunk ?? 1 << 23;
   const workers = Math.min(threads, Math.floor(text.length / minChunk));
   if (workers <= 1) return tokenizer.encode(text, options);
   const allowed = options.allowedSpecial === 'all' ? [...tokenizer.specialTokens.keys()] : options.allowedSpecial ? [...options.allowedSpecial] : [];

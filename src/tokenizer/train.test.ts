@@ -74,6 +74,11 @@ test('training stops early when no pair occurs minFrequency times; progress is r
   // " abc" ×2 and "abc" ×1: pairs ab, bc (×3), " a" (×2) qualify; then "abc", " abc".
   assert.ok(tok.vocabSize < 270, `vocabSize ${tok.vocabSize}`);
   assert.ok(progress.some((p) => p.phase === 'count' && p.distinct === 3));
+  // Counting reports every 2^20 characters.
+  const counted: TrainProgress[] = [];
+  await trainBpe(['ab '.repeat(400_000), 'cd '.repeat(400_000)], { vocabSize: 260, onProgress: (p) => counted.push(p) });
+  assert.deepEqual(counted.filter((p) => p.phase === 'count').map((p) => p.phase === 'count' && p.chars), [1_200_000, 2_400_000, 2_400_000]);
+  assert.deepEqual(counted.filter((p) => p.phase === 'merge').map((p) => p.phase === 'merge' && p.merges), [4]);
 });
 
 test('bad options are ConfigErrors', async () => {
@@ -87,12 +92,18 @@ test('streaming files (.txt in small chunks, .jsonl) trains the same as the text
   const jsonl = join(dir, 'b.jsonl');
   const body = VARIED_TEXTS.slice(0, 8).join('\n').repeat(5);
   writeFileSync(txt, body);
-  writeFileSync(jsonl, VARIED_TEXTS.slice(8).map((text) => JSON.stringify({ text, id: 1 })).join('\n') + '\n\n');
+  writeFileSync(jsonl, VARIED_TEXTS.slice(8).map((text) => JSON.stringify({ text, id: 1 })).join('\r\n') + '\n\n');
   const chunks: string[] = [];
   for await (const t of readTexts([txt], 64)) chunks.push(t);
   assert.ok(chunks.length > 5, `${chunks.length} chunks`);
   assert.equal(chunks.join(''), body);
   assert.deepEqual(chunks.flatMap(preTokenize), preTokenize(body));
+  // A file with no whitespace cannot be cut: it comes whole, however small the chunks.
+  const word = join(dir, 'word.txt');
+  writeFileSync(word, 'x'.repeat(300));
+  const wordChunks: string[] = [];
+  for await (const t of readTexts([word], 64)) wordChunks.push(t);
+  assert.deepEqual(wordChunks, ['x'.repeat(300)]);
   const fromFiles = await trainBpe(readTexts([txt, jsonl], 64), { vocabSize: 500 });
   const fromMemory = await trainBpe([body, ...VARIED_TEXTS.slice(8)], { vocabSize: 500 });
   assert.deepEqual(fromFiles.merges, fromMemory.merges);
@@ -106,4 +117,5 @@ test('corpus errors name the file and line', async () => {
   writeFileSync(bad, '{"text": "ok"}\n{oops\n');
   await assert.rejects(trainBpe(readTexts([bad]), { vocabSize: 300 }), /bad.jsonl: line 2: not valid JSON/);
   await assert.rejects(trainBpe(readTexts([join(dir, 'missing.txt')]), { vocabSize: 300 }), /missing.txt: no such file/);
+  await assert.rejects(trainBpe(readTexts([dir]), { vocabSize: 300 }), /gptkit-corpus-\w+: cannot read \(EISDIR/);
 });
