@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sample: () => import('./sample.ts').then((m) => m.sampleCommand),
   score: () => import('./sample.ts').then((m) => m.scoreCommand),
   export: () => import('./sample.ts').then((m) => m.exportCommand),
+  world: () => import('./world.ts').then((m) => m.worldCommand),
 };
 
 function usage(): string {

@@ -55,11 +55,13 @@ export const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six
  *  ordinary text that its content words identify a leak. */
 export const SECRET_THINGS = ['a silver key', 'a bag of coins', 'an old letter', 'a treasure map', 'a locked diary', 'a stolen ring', 'a forged deed'] as const;
 export const SECRET_SPOTS = ['under the loose floorboard', 'behind the chimney', 'inside a hollow tree', 'beneath the garden shed', 'at the bottom of the well', 'inside the old piano'] as const;
-export const SECRET_HABITS = [
-  'is terribly afraid of thunder', 'cannot swim a single stroke', 'still sleeps with a toy bear',
-  'failed the harbour pilot exam four times', 'writes love poems under a false name', 'cheats at cards every winter',
-  'once broke the mayor\'s favourite vase', 'talks to the moon on clear nights',
-] as const;
+/** Private fears and habits, each with the words that give it away. */
+export const SECRET_HABITS: readonly (readonly [string, readonly string[]])[] = [
+  ['is terribly afraid of thunder', ['afraid', 'thunder']], ['cannot swim a single stroke', ['swim', 'stroke']],
+  ['still sleeps with a toy bear', ['toy', 'bear']], ['failed the harbour pilot exam four times', ['pilot', 'exam']],
+  ['writes love poems under a false name', ['poems', 'false']], ['cheats at cards every winter', ['cheats', 'cards']],
+  ['once broke the mayor\'s favourite vase', ['mayor', 'vase']], ['talks to the moon on clear nights', ['talks', 'moon']],
+];
 
 export const INSULTS = ['stupid', 'idiot', 'worthless', 'useless', 'fool', 'pathetic', 'clown', 'dimwit', 'lazy', 'ugly'] as const;
 

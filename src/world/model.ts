@@ -141,9 +141,8 @@ function drawSecret(rng: Rng): Secret {
     const spot = rng.pick(L.SECRET_SPOTS);
     return { text: `hides ${thing} ${spot}`, keywords: [lastWord(thing), lastWord(spot)] };
   }
-  const habit = rng.pick(L.SECRET_HABITS);
-  const words = habit.replace(/'s\b/g, '').split(' ').filter((w) => w.length > 4);
-  return { text: habit, keywords: words.slice(-2) };
+  const [text, keywords] = rng.pick(L.SECRET_HABITS);
+  return { text, keywords: [...keywords] };
 }
 
 function lastWord(s: string): string {

@@ -16,7 +16,7 @@ export const PLOT_SIGNATURES: Record<Plot, RegExp> = {
   gift: /\bbirthday\b/,
   journey: /\bset off\b/,
   workday: /\bworking day\b/,
-  fair: /\bthe fair\b/,
+  fair: /\bfair\b/,
   secret: /\bsecret\b/,
 };
 
@@ -128,7 +128,7 @@ function workday(rng: Rng, w: World, h: Person): Story | null {
   out.say(rng.pick([`${rng.pick(TIMES)}, ${h.name} began ${pr.poss} working day before sunrise.`, `${h.name} started ${pr.poss} working day early, as always.`, `It was a working day like any other for ${h.name}.`]));
   if (rng.next() < 0.5) out.say(rng.pick(WEATHER));
   out.say(personSentence(rng, w, h, 'job', pronRef(h)));
-  if (rng.next() < 0.6) out.say(personSentence(rng, w, h, 'home', pronRef(h)));
+  out.say(personSentence(rng, w, h, 'home', pronRef(h)));
   for (const o of others.slice(0, rng.int(3))) {
     out.say({ text: rng.pick([`${o.name} came by before noon and stayed for a chat.`, `Later ${o.name}, who also lives in ${home.name}, stopped to say hello.`, `${o.name} needed help with something, and ${h.first} was glad to give it.`, `Around midday ${o.first} ${o.last} brought news from the market.`]), claims: [{ subject: o.id, rel: 'home', value: home.name }] });
   }
