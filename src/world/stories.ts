@@ -17,7 +17,7 @@ export const PLOT_SIGNATURES: Record<Plot, RegExp> = {
   journey: /\bset off\b/,
   workday: /\bworking day\b/,
   fair: /\bfair\b/,
-  secret: /\bsecret\b/,
+  secret: /\bsecrets?\b/,
 };
 
 /** Words a faithful summary of a plot uses (at least one). */

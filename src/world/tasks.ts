@@ -219,7 +219,9 @@ export function taskSplits(w: World, task: TaskName): Record<Split, Example[]> {
   const want: Record<Split, number> = { train: w.preset.taskTrain, validation: w.preset.taskEval, test: w.preset.taskEval };
   const total = want.train + want.validation + want.test;
   const pool: Example[] = [];
-  for (let i = 0, misses = 0; pool.length < total && misses < 2000; i++) {
+  for (let misses = 0; pool.length < total && misses < 2000;) {
+    // Labels cycle with the pool position, so every split is balanced whatever gets rejected.
+    const i = pool.length;
     const ex = task === 'sentiment' ? { text: review(rng, w, i % 2 === 0), label: i % 2 === 0 ? 'positive' : 'negative' }
       : task === 'entailment' ? entailment(rng, w, (['entailed', 'contradicted', 'unknown'] as const)[i % 3])
       : task === 'similarity' ? similarity(rng, w, i % 2 === 0)
