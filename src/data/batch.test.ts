@@ -15,7 +15,7 @@ function pack(texts: string[]) {
 }
 
 test('worker threads (via tsx) compute exactly what the inline path computes', async () => {
-  const clf = QualityClassifier.train(corpus(1, 50), corpus(2, 50).map((t) => t + ' spam spam'), 12, { epochs: 2, learningRate: 0.5, l2: 1e-6, seed: 0 });
+  const clf = QualityClassifier.train(corpus(1, 50), corpus(2, 50).map((t) => t + ' spam spam'), { bits: 12, epochs: 2 });
   const spec: BatchSpec = { exact: true, minhash: { numPerm: 32, ngram: 3, seed: 4 }, classifier: sharedClassifier(clf) };
   const batches = [corpus(3, 200), corpus(4, 150), corpus(5, 1)];
   const inline = new BatchState(spec);

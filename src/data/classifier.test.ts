@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureExtractor, QualityClassifier, trainLogistic, paretoKeep, rocAuc, type SparseExample } from './classifier.ts';
 import { Rng } from '../util/rng.ts';
+import { SyntheticCrawl } from './synthetic.ts';
 import { FileFormatError } from '../util/errors.ts';
 
 const goldens = JSON.parse(readFileSync(new URL('./testdata/goldens.json', import.meta.url), 'utf8'));
@@ -68,7 +69,7 @@ test('trained on reference vs crawl, the classifier separates junk; save/load ro
   const reference = Array.from({ length: 300 }, () => goodDoc(rng));
   // The crawl is mostly good text with some junk, as a real crawl: the classifier learns what junk looks like.
   const crawl = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? junkDoc(rng) : goodDoc(rng)));
-  const clf = QualityClassifier.train(reference, crawl, 16, { epochs: 4, learningRate: 0.5, l2: 1e-6, seed: 0 });
+  const clf = QualityClassifier.train(reference, crawl, { bits: 16 });
   const test = Array.from({ length: 200 }, (_, i) => (i % 2 ? goodDoc(rng) : junkDoc(rng)));
   const scores = test.map((t) => clf.scoreText(t));
   const labels = test.map((_, i) => i % 2);
@@ -87,7 +88,7 @@ test('trained on reference vs crawl, the classifier separates junk; save/load ro
     assert.throws(() => QualityClassifier.load(p), (e: unknown) => e instanceof FileFormatError && e.message.includes(p) && pattern.test(e.message));
   };
   corrupt('short.bin', bytes.subarray(0, 4), /at least 8 bytes/);
-  corrupt('trunc.bin', bytes.subarray(0, bytes.length - 4), /expected \d+ bytes for 2\^16 float32 weights/);
+  corrupt('trunc.bin', bytes.subarray(0, bytes.length - 4), /expected \d+ bytes for 2×2\^16 float32 weights/);
   const badLen = Buffer.from(bytes);
   badLen.writeBigUInt64LE(10n ** 9n, 0);
   corrupt('badlen.bin', badLen, /exceeds the file/);
@@ -96,6 +97,32 @@ test('trained on reference vs crawl, the classifier separates junk; save/load ro
   h.writeBigUInt64LE(BigInt(header.length));
   corrupt('format.bin', Buffer.concat([h, Buffer.from(header)]), /header.format: expected 'gptkit-quality-classifier'/);
   assert.throws(() => QualityClassifier.load(join(path, '..', 'missing.bin')), FileFormatError);
+});
+
+test('cross-fitting and calibration let good crawl text through; GPT-3 as published would not here', () => {
+  // A crawl that is mostly good text, scored after training on itself (as GPT-3 did).
+  const gen = new SyntheticCrawl(7);
+  const crawl = gen.crawl(1200);
+  const reference = Array.from({ length: 300 }, () => gen.good());
+  const keepRate = (clf: QualityClassifier, junk: boolean): number => {
+    const docs = crawl.filter((r) => r.answer.junk === junk);
+    return docs.reduce((s, r) => s + Math.pow(2 - clf.scoreText(r.text), -9), 0) / docs.length;
+  };
+  const fixed = QualityClassifier.train(reference, crawl.map((r) => r.text), { bits: 18 });
+  const raw = QualityClassifier.train(reference, crawl.map((r) => r.text), { bits: 18, crossFit: false, calibrate: false });
+  assert.equal(fixed.header.folds, 2);
+  assert.ok(fixed.header.calibration > 0.2 && fixed.header.calibration < 0.8, `c = ${fixed.header.calibration}`);
+  assert.equal(raw.header.folds, 1);
+  assert.equal(raw.header.calibration, 1);
+  assert.ok(keepRate(fixed, false) > 0.4, `good kept ${keepRate(fixed, false)}`);
+  assert.ok(keepRate(raw, false) < 0.1, `good kept without the fixes ${keepRate(raw, false)}`);
+  assert.ok(keepRate(fixed, true) < 0.01, `junk kept ${keepRate(fixed, true)}`);
+  // Exact and near copies land in the same fold as their original (the fold is a MinHash bit).
+  const score = (t: string) => fixed.scoreText(t);
+  const original = crawl.find((r) => !r.answer.junk && r.answer.dup_kind === null)!.text;
+  assert.equal(score(original), score(original.toUpperCase()));
+  const pruned = QualityClassifier.train(reference, crawl.map((r) => r.text), { bits: 18, minDf: 3 });
+  assert.ok(keepRate(pruned, true) < 0.01 && keepRate(pruned, false) > 0.4);
 });
 
 test("paretoKeep keeps with probability (2 − score)^−α, GPT-3's rule with numpy's Pareto", () => {

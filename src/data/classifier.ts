@@ -3,6 +3,17 @@
 // a crawl document is kept when a Pareto(α) draw exceeds 1 − score, so mostly high scores pass
 // but some low-scoring text does too (α = 9 in the paper).
 //
+// Two corrections make the scores usable when, unlike Common Crawl, much of the crawl is good:
+// - Cross-fitting: GPT-3 scored the same crawl its classifier trained on, so a document's score
+//   partly recalls its own label. Two classifiers are trained on complementary folds (split by a
+//   one-permutation MinHash, so copies share a fold) and each document is scored by the one that
+//   never saw its fold.
+// - Calibration: with good text among the negatives, g(x) = P(reference | x) stays well below 1
+//   even for perfect text. As Elkan & Noto (2008) show for positive-vs-unlabelled training,
+//   P(good | x) = g(x)/c with c = E[g | reference]; the score is min(1, g/c), c being the mean
+//   out-of-fold score of the positives. Both are on by default; turned off, this is GPT-3's
+//   classifier as published.
+//
 // Features are word unigrams and bigrams hashed into 2^bits buckets (as Spark's HashingTF), counted
 // and L2-normalised so long and short documents score on the same scale. Training is SGD with
 // Adagrad step sizes and L2 regularisation applied to the features an example touches.
@@ -13,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { Rng } from '../util/rng.ts';
 import { FileFormatError, ConfigError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { wordHashes, combine32 } from './hashing.ts';
+import { wordHashes, combine32, fmix32 } from './hashing.ts';
 
 export const CLASSIFIER_FORMAT = 'gptkit-quality-classifier';
 
@@ -80,7 +91,7 @@ export interface TrainOptions {
   seed: number;
 }
 
-export const defaultTrainOptions: Readonly<TrainOptions> = Object.freeze({ epochs: 4, learningRate: 0.5, l2: 1e-6, seed: 0 });
+export const defaultTrainOptions: Readonly<TrainOptions> = Object.freeze({ epochs: 3, learningRate: 0.5, l2: 1e-4, seed: 0 });
 
 function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
@@ -115,6 +126,26 @@ export function trainLogistic(examples: SparseExample[], dim: number, opts: Trai
   return { weights: Float32Array.from(w), bias };
 }
 
+/**
+ * Drop features seen in fewer than `minDf` training documents: a feature unique to one crawl
+ * document would otherwise learn to recognise that document (it is a training negative and
+ * is scored later), rather than anything about quality.
+ */
+function pruneRare(examples: SparseExample[], dim: number, minDf: number): void {
+  const df = new Int32Array(dim);
+  for (const ex of examples) for (let j = 0; j < ex.idx.length; j++) df[ex.idx[j]]++;
+  for (const ex of examples) {
+    let n = 0;
+    for (let j = 0; j < ex.idx.length; j++) {
+      if (df[ex.idx[j]] < minDf) continue;
+      ex.idx[n] = ex.idx[j];
+      ex.val[n++] = ex.val[j];
+    }
+    ex.idx = ex.idx.subarray(0, n);
+    ex.val = ex.val.subarray(0, n);
+  }
+}
+
 /** GPT-3's keep rule: keep when a Pareto(α) draw (numpy's Lomax: (1−u)^(−1/α) − 1) exceeds 1 − score. */
 export function paretoKeep(score: number, alpha: number, rng: Rng): boolean {
   const draw = Math.pow(1 - rng.next(), -1 / alpha) - 1;
@@ -125,53 +156,124 @@ export interface ClassifierHeader {
   format: typeof CLASSIFIER_FORMAT;
   version: 1;
   bits: number;
-  bias: number;
+  /** 1, or 2 for cross-fitted classifiers (classifier f never trained on fold f). */
+  folds: number;
+  /** One bias per fold. */
+  biases: number[];
+  /** c in score = min(1, g/c); 1 = uncalibrated. */
+  calibration: number;
   /** Free-form facts about training (documents, epochs, …) kept for the report. */
   training: Record<string, unknown>;
 }
 
+export interface ClassifierTrainOptions extends TrainOptions {
+  bits: number;
+  /** Train two classifiers on complementary halves; score each document with the one that never saw it. */
+  crossFit: boolean;
+  /** Divide by c = mean out-of-fold score of the positives (see the module header). */
+  calibrate: boolean;
+  /** Ignore features seen in fewer training documents than this. */
+  minDf: number;
+}
+
+export const defaultClassifierOptions: Readonly<ClassifierTrainOptions> = Object.freeze({ ...defaultTrainOptions, bits: 20, crossFit: true, calibrate: true, minDf: 1 });
+
+let foldWords: Int32Array = new Int32Array(1024);
+
+/**
+ * The fold of a document: one bit of the smallest hash of its word trigrams (a one-permutation
+ * MinHash), so exact and near copies share a fold with probability ≥ their Jaccard similarity;
+ * otherwise a near copy of a training negative would be scored by the classifier that learned it.
+ * (Trigrams rather than words: junk that shares a small vocabulary must still spread over both folds.)
+ */
+function foldOf(bytes: Uint8Array, start: number, end: number): number {
+  const w = wordHashes(bytes, start, end, foldWords);
+  foldWords = w.hashes;
+  const words = w.hashes;
+  let min = 0x7fffffff;
+  for (let i = 0; i + 2 < w.count || (i === 0 && w.count > 0); i++) {
+    const h = fmix32(combine32(combine32(words[i], words[i + 1] ?? 0), words[i + 2] ?? 0) ^ 0x5f356495);
+    if (h < min) min = h;
+  }
+  return min & 1;
+}
+
 export class QualityClassifier {
   readonly header: ClassifierHeader;
+  /** folds × 2^bits weights, fold f at [f·2^bits, (f+1)·2^bits). */
   readonly weights: Float32Array;
   private readonly features: FeatureExtractor;
 
   constructor(header: ClassifierHeader, weights: Float32Array) {
-    if (weights.length !== 2 ** header.bits) throw new ConfigError(`QualityClassifier: expected 2^${header.bits} weights, got ${weights.length}`);
+    if (weights.length !== header.folds * 2 ** header.bits) throw new ConfigError(`QualityClassifier: expected ${header.folds}×2^${header.bits} weights, got ${weights.length}`);
+    if (header.biases.length !== header.folds) throw new ConfigError(`QualityClassifier: expected ${header.folds} biases, got ${header.biases.length}`);
     this.header = header;
     this.weights = weights;
     this.features = new FeatureExtractor(header.bits);
   }
 
-  /** Train on texts: positives are reference quality, negatives raw crawl; classes weighted equally. */
-  static train(positives: string[], negatives: string[], bits: number, opts: TrainOptions): QualityClassifier {
-    if (!positives.length || !negatives.length) throw new ConfigError(`classifier training needs positive and negative documents, got ${positives.length} and ${negatives.length}`);
-    const fx = new FeatureExtractor(bits);
+  /**
+   * Train on texts: positives are reference quality, negatives raw crawl; classes weighted equally.
+   * GPT-3 scored the same crawl it trained on; cross-fitting keeps a document's score from
+   * being its own memorised label.
+   */
+  static train(positives: string[], negatives: string[], options: Partial<ClassifierTrainOptions> = {}): QualityClassifier {
+    const o = { ...defaultClassifierOptions, ...options };
+    if (positives.length < 2 || negatives.length < 2) throw new ConfigError(`classifier training needs at least 2 positive and 2 negative documents, got ${positives.length} and ${negatives.length}`);
+    const fx = new FeatureExtractor(o.bits);
     const enc = new TextEncoder();
     const examples: SparseExample[] = [];
-    const total = positives.length + negatives.length;
+    const folds: number[] = [];
     const add = (texts: string[], label: number): void => {
-      const weight = total / (2 * texts.length);
+      const weight = (positives.length + negatives.length) / (2 * texts.length);
       for (const t of texts) {
         const bytes = enc.encode(t);
         const f = fx.extract(bytes, 0, bytes.length);
         examples.push({ idx: f.idx.slice(0, f.n), val: f.val.slice(0, f.n), label, weight });
+        folds.push(o.crossFit ? foldOf(bytes, 0, bytes.length) : 0);
       }
     };
     add(positives, 1);
     add(negatives, 0);
-    const { weights, bias } = trainLogistic(examples, 2 ** bits, opts);
-    return new QualityClassifier(
-      { format: CLASSIFIER_FORMAT, version: 1, bits, bias, training: { positives: positives.length, negatives: negatives.length, ...opts } },
-      weights,
-    );
+    const nFolds = o.crossFit ? 2 : 1;
+    const dim = 2 ** o.bits;
+    const weights = new Float32Array(nFolds * dim);
+    const biases: number[] = [];
+    for (let f = 0; f < nFolds; f++) {
+      // Fold f's classifier trains on the other fold (on everything without cross-fitting); copies, so pruning stays per fold.
+      const train = examples.filter((_, i) => nFolds === 1 || folds[i] !== f).map((e) => ({ ...e, idx: e.idx.slice(), val: e.val.slice() }));
+      if (o.minDf > 1) pruneRare(train, dim, o.minDf);
+      const { weights: w, bias } = trainLogistic(train, dim, o);
+      weights.set(w, f * dim);
+      biases.push(bias);
+    }
+    const header: ClassifierHeader = {
+      format: CLASSIFIER_FORMAT, version: 1, bits: o.bits, folds: nFolds, biases, calibration: 1,
+      training: { positives: positives.length, negatives: negatives.length, epochs: o.epochs, learningRate: o.learningRate, l2: o.l2, seed: o.seed, crossFit: o.crossFit, calibrate: o.calibrate, minDf: o.minDf },
+    };
+    const clf = new QualityClassifier(header, weights);
+    if (o.calibrate) header.calibration = Math.max(1e-6, positives.reduce((s, t) => s + clf.rawScore(t), 0) / positives.length);
+    return clf;
   }
 
-  /** P(reference quality) for the UTF-8 text in bytes[start, end). */
-  scoreBytes(bytes: Uint8Array, start: number, end: number): number {
+  /** g(x): P(reference | x) from the fold's classifier, before calibration. */
+  rawScore(text: string): number {
+    const bytes = new TextEncoder().encode(text);
+    return this.rawScoreBytes(bytes, 0, bytes.length);
+  }
+
+  private rawScoreBytes(bytes: Uint8Array, start: number, end: number): number {
+    const fold = this.header.folds === 1 ? 0 : foldOf(bytes, start, end);
+    const base = fold << this.header.bits;
     const { idx, val, n } = this.features.extract(bytes, start, end);
-    let z = this.header.bias;
-    for (let i = 0; i < n; i++) z += this.weights[idx[i]] * val[i];
+    let z = this.header.biases[fold];
+    for (let i = 0; i < n; i++) z += this.weights[base + idx[i]] * val[i];
     return sigmoid(z);
+  }
+
+  /** The quality score in [0, 1] of the UTF-8 text in bytes[start, end): min(1, g/c). */
+  scoreBytes(bytes: Uint8Array, start: number, end: number): number {
+    return Math.min(1, this.rawScoreBytes(bytes, start, end) / this.header.calibration);
   }
 
   scoreText(text: string): number {
@@ -213,14 +315,20 @@ export class QualityClassifier {
     if (header.version !== 1) throw new FileFormatError(path, `header.version: expected 1, found ${JSON.stringify(header.version)}`);
     const bits = header.bits;
     if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 1 || bits > 30) throw new FileFormatError(path, `header.bits: expected an integer in [1, 30], found ${JSON.stringify(bits)}`);
-    if (typeof header.bias !== 'number' || !Number.isFinite(header.bias)) throw new FileFormatError(path, `header.bias: expected a finite number, found ${JSON.stringify(header.bias)}`);
+    const folds = header.folds;
+    if (folds !== 1 && folds !== 2) throw new FileFormatError(path, `header.folds: expected 1 or 2, found ${JSON.stringify(folds)}`);
+    const biases = header.biases;
+    if (!Array.isArray(biases) || biases.length !== folds || !biases.every((b) => typeof b === 'number' && Number.isFinite(b))) throw new FileFormatError(path, `header.biases: expected ${folds} finite numbers, found ${JSON.stringify(biases)}`);
+    const cal = header.calibration;
+    if (typeof cal !== 'number' || !(cal > 0 && cal <= 1)) throw new FileFormatError(path, `header.calibration: expected a number in (0, 1], found ${JSON.stringify(cal)}`);
     const training = header.training ?? {};
     if (typeof training !== 'object' || training === null) throw new FileFormatError(path, 'header.training: expected an object');
-    const expected = 8 + Number(n) + 4 * 2 ** bits;
-    if (buf.length !== expected) throw new FileFormatError(path, `expected ${expected} bytes for 2^${bits} float32 weights, found ${buf.length}`);
-    const weights = new Float32Array(2 ** bits);
+    const count = folds * 2 ** bits;
+    const expected = 8 + Number(n) + 4 * count;
+    if (buf.length !== expected) throw new FileFormatError(path, `expected ${expected} bytes for ${folds}×2^${bits} float32 weights, found ${buf.length}`);
+    const weights = new Float32Array(count);
     weights.set(new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + Number(n), buf.byteOffset + expected)));
-    return new QualityClassifier({ format: CLASSIFIER_FORMAT, version: 1, bits, bias: header.bias, training: training as Record<string, unknown> }, weights);
+    return new QualityClassifier({ format: CLASSIFIER_FORMAT, version: 1, bits, folds, biases: biases as number[], calibration: cal, training: training as Record<string, unknown> }, weights);
   }
 }
 
