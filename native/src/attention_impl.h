@@ -1,0 +1,431 @@
+// The fused attention kernels, written once over GCC/Clang vector extensions and compiled once per
+// SIMD level: attention.cc includes this file three times with ATTN_NS (namespace), ATTN_W (floats
+// per vector) and ATTN_TARGET (the function attribute that enables the instruction set).
+//
+// Forward (flash attention): one task is (batch, head, block of kBlockQ queries). Keys are visited
+// in blocks of kBlockK, only those some query of the block can see (causal and banded attention skip
+// the rest); an online softmax keeps a running max m, sum l and unnormalised output per query, so no
+// score matrix outlives its tile. Scratch is O(kBlockQ·headDim + kBlockK·headDim) per thread.
+// KV-cache decoding (tq ≤ kRowPathMaxTq) takes a row path instead: one task per query row, scores
+// straight from K without packing it (the work is reading K and V once).
+//
+// Backward (flash attention 2): one task is one (batch, head), so dK and dV are summed in a fixed
+// order whatever the thread count. Key blocks outer, query blocks inner: S = Q·Kᵀ and P = e^{S·scale
+// − lse} are recomputed, dV += P̃ᵀ·dO, dP = dO·Vᵀ, dS = scale·P⊙(dP·keep − D), dK += dSᵀ·Q, dQ += dS·K
+// (dQ summed over key blocks in a per-head scratch, then added to dq once).
+//
+// Every product is one small GEMM, gemm() below: C (M×N) = or += A·B with A read through two strides
+// (so Aᵀ costs nothing) and B's rows contiguous vectors; operands that serve as B are packed with
+// headDim padded to a whole number of vectors (any headDim works; the padding is zero).
+
+#ifndef ATTN_NS
+#error "attention_impl.h is included by attention.cc with ATTN_NS, ATTN_W and ATTN_TARGET defined"
+#endif
+
+namespace gptkit {
+namespace attn {
+namespace ATTN_NS {
+
+constexpr int W = ATTN_W;
+typedef float vf __attribute__((vector_size(4 * W)));
+typedef int32_t vi __attribute__((vector_size(4 * W)));
+typedef uint32_t vu __attribute__((vector_size(4 * W)));
+
+ATTN_TARGET static inline vf ld(const float* p) {
+  vf v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+ATTN_TARGET static inline void st(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+// x − (+0) is x exactly (even −0), so the compiler drops the subtraction and just broadcasts.
+ATTN_TARGET static inline vf splat(float x) { return x - vf{}; }
+ATTN_TARGET static inline vi iota() {
+  vi v;
+  for (int w = 0; w < W; w++) v[w] = w;
+  return v;
+}
+ATTN_TARGET static inline float hsum(vf v) {
+  float t[W];
+  __builtin_memcpy(t, &v, sizeof v);
+  for (int half = W / 2; half >= 1; half /= 2)
+    for (int x = 0; x < half; x++) t[x] += t[x + half];
+  return t[0];
+}
+ATTN_TARGET static inline float hmax(vf v) {
+  float t[W];
+  __builtin_memcpy(t, &v, sizeof v);
+  for (int half = W / 2; half >= 1; half /= 2)
+    for (int x = 0; x < half; x++) t[x] = t[x] > t[x + half] ? t[x] : t[x + half];
+  return t[0];
+}
+
+// e^x for x ≤ 88 (Cephes expf: 2^n·p(r), |r| ≤ ln2/2, about 1 ulp); 0 below −87.3 and for −∞.
+ATTN_TARGET static inline vf vexp(vf x) {
+  const vf lo = splat(-87.33654f), hi = splat(88.37626f);
+  vf xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
+  const float magic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer kept in the low bits
+  vf t = xc * 1.44269504088896341f + magic;
+  vf n = t - magic;
+  vi ni = (vi)t - 0x4B400000;
+  vf r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf p = splat(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  vf y = p * (r * r) + r + 1.0f;
+  y = y * (vf)((ni + 127) << 23);
+  return x < lo ? vf{} : y;
+}
+
+// keep/(1 − p) for W consecutive keys starting at dropout index idx0 (backend.ts's dropoutKeep).
+ATTN_TARGET static inline vf dropout_factor(const Args& a, uint32_t idx0) {
+  vu x = (vu)iota() + idx0;
+  x = a.seed ^ (x * 0x9e3779b9u);
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35u;
+  x ^= x >> 16;
+  return (x >> 8) >= a.threshold ? splat(a.keep_scale) : vf{};
+}
+
+static inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// ---------------------------------------------------------------------------------------------
+// The small GEMM: C[i, n] (=, or += when acc) Σ_k A[i·ars + k·acs] · B[k·ldb + n], N % W == 0.
+
+template <int MR, int NV>
+ATTN_TARGET static inline void tile(int64_t K, const float* A, int64_t ars, int64_t acs, const float* B,
+                                    int64_t ldb, float* C, int64_t ldc, bool acc) {
+  vf c[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) c[r][v] = acc ? ld(C + r * ldc + v * W) : vf{};
+  for (int64_t k = 0; k < K; k++) {
+    vf b[NV];
+    for (int v = 0; v < NV; v++) b[v] = ld(B + k * ldb + v * W);
+    for (int r = 0; r < MR; r++) {
+      vf x = splat(A[r * ars + k * acs]);
+      for (int v = 0; v < NV; v++) c[r][v] += x * b[v];
+    }
+  }
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) st(C + r * ldc + v * W, c[r][v]);
+}
+
+// Register blocking: MR rows × NV vectors of accumulators (AVX-512: 6×4 of 32 zmm; AVX2 6×2 of 16
+// ymm; 128-bit: 4×2).
+constexpr int kMR = W == 4 ? 4 : 6;
+constexpr int kNV = W == 16 ? 4 : 2;
+
+template <int NV>
+ATTN_TARGET static inline void gemm_cols(int64_t M, int64_t K, const float* A, int64_t ars, int64_t acs,
+                                         const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+  int64_t i = 0;
+  for (; i + kMR <= M; i += kMR) tile<kMR, NV>(K, A + i * ars, ars, acs, B, ldb, C + i * ldc, ldc, acc);
+  const float* Ai = A + i * ars;
+  float* Ci = C + i * ldc;
+  switch (M - i) {
+    case 0: break;
+    case 1: tile<1, NV>(K, Ai, ars, acs, B, ldb, Ci, ldc, acc); break;
+    case 2: tile<2, NV>(K, Ai, ars, acs, B, ldb, Ci, ldc, acc); break;
+    case 3: tile<3, NV>(K, Ai, ars, acs, B, ldb, Ci, ldc, acc); break;
+    case 4: tile<(kMR > 4 ? 4 : 1), NV>(K, Ai, ars, acs, B, ldb, Ci, ldc, acc); break;
+    default: tile<(kMR > 5 ? 5 : 1), NV>(K, Ai, ars, acs, B, ldb, Ci, ldc, acc); break;
+  }
+}
+
+ATTN_TARGET static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t ars, int64_t acs,
+                             const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+  for (int64_t n = 0; n < N; n += kNV * W) {
+    int64_t nv = (N - n) / W < kNV ? (N - n) / W : kNV;
+    if (nv == kNV) gemm_cols<kNV>(M, K, A, ars, acs, B + n, ldb, C + n, ldc, acc);
+    else if (nv == 1) gemm_cols<1>(M, K, A, ars, acs, B + n, ldb, C + n, ldc, acc);
+    else if (nv == 2) gemm_cols<(kNV > 2 ? 2 : 1)>(M, K, A, ars, acs, B + n, ldb, C + n, ldc, acc);
+    else gemm_cols<(kNV > 3 ? 3 : 1)>(M, K, A, ars, acs, B + n, ldb, C + n, ldc, acc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing. Rows of `rows` (D floats each, `stride` apart) → Xᵀ (D × ld) or X (rows × Dp); pads zero.
+
+ATTN_TARGET static void pack_transposed(const float* x, int64_t stride, int64_t rows, int64_t cols_padded,
+                                        int64_t D, float* xt, int64_t ld) {
+  for (int64_t c = 0; c < rows; c++)
+    for (int64_t d = 0; d < D; d++) xt[d * ld + c] = x[c * stride + d];
+  for (int64_t d = 0; d < D; d++)
+    for (int64_t c = rows; c < cols_padded; c++) xt[d * ld + c] = 0.0f;
+}
+
+ATTN_TARGET static void pack_rows(const float* x, int64_t stride, int64_t rows, int64_t rows_padded,
+                                  int64_t D, int64_t Dp, float* xp) {
+  for (int64_t r = 0; r < rows; r++) {
+    __builtin_memcpy(xp + r * Dp, x + r * stride, D * sizeof(float));
+    for (int64_t d = D; d < Dp; d++) xp[r * Dp + d] = 0.0f;
+  }
+  for (int64_t r = rows; r < rows_padded; r++)
+    for (int64_t d = 0; d < Dp; d++) xp[r * Dp + d] = 0.0f;
+}
+
+static float* scratch(std::vector<float>& buf, size_t n) {
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward, blocked: tasks are (b, h, query block) in that order.
+
+// Online-softmax update of one query row for one key block; s holds the row's raw scores (Np of
+// them, visible ones in [c0, c1)) and is overwritten with the probabilities to multiply V by.
+ATTN_TARGET static void softmax_block_row(const Args& a, float* s, int64_t Np, int64_t c0, int64_t c1,
+                                          float* m, float* l, float* acc_row, int64_t Dp, uint32_t drop_idx0) {
+  const vi lane = iota();
+  vf mx = splat(-INFINITY);
+  for (int64_t c = 0; c < Np; c += W) {
+    vi col = lane + (int32_t)c;
+    vf x = ld(s + c) * a.scale;
+    x = (col >= (int32_t)c0) & (col < (int32_t)c1) ? x : splat(-INFINITY);
+    st(s + c, x);
+    mx = mx > x ? mx : x;
+  }
+  float m_new = std::max(*m, hmax(mx));
+  float corr = std::exp(*m - m_new);  // 0 on the first block that sees a key (m = −∞)
+  vf sum = vf{};
+  for (int64_t c = 0; c < Np; c += W) {
+    vf p = vexp(ld(s + c) - m_new);
+    sum += p;
+    if (a.threshold) p *= dropout_factor(a, drop_idx0 + (uint32_t)c);
+    st(s + c, p);
+  }
+  *l = *l * corr + hsum(sum);
+  if (corr != 1.0f)
+    for (int64_t d = 0; d < Dp; d += W) st(acc_row + d, ld(acc_row + d) * corr);
+  *m = m_new;
+}
+
+ATTN_TARGET void forward_blocks(const Args& a, int64_t begin, int64_t end) {
+  const int64_t D = a.D, Dp = round_up(D, W), nqb = (a.tq + kBlockQ - 1) / kBlockQ;
+  thread_local std::vector<float> buf;
+  float* kt = scratch(buf, (size_t)(D * kBlockK + kBlockK * Dp + kBlockQ * kBlockK + kBlockQ * Dp + 2 * kBlockQ));
+  float* vp = kt + D * kBlockK;
+  float* S = vp + kBlockK * Dp;
+  float* acc = S + kBlockQ * kBlockK;
+  float* m = acc + kBlockQ * Dp;
+  float* l = m + kBlockQ;
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / (a.H * nqb), h = task / nqb % a.H, i0 = task % nqb * kBlockQ;
+    const int64_t M = std::min(kBlockQ, a.tq - i0);
+    const float* q = a.q + b * a.qsb + i0 * a.qst + h * D;
+    const float* k = a.k + b * a.ksb + h * D;
+    const float* v = a.v + b * a.vsb + h * D;
+    int64_t jlo, jhi, unused;
+    a.visible(b, i0, &jlo, &unused);
+    a.visible(b, i0 + M - 1, &unused, &jhi);
+    for (int64_t r = 0; r < M; r++) m[r] = -INFINITY, l[r] = 0.0f;
+    std::fill(acc, acc + M * Dp, 0.0f);
+    for (int64_t j0 = jlo; j0 < jhi; j0 += kBlockK) {
+      const int64_t N = std::min(kBlockK, jhi - j0), Np = round_up(N, W);
+      pack_transposed(k + j0 * a.kst, a.kst, N, Np, D, kt, kBlockK);
+      gemm(M, Np, D, q, a.qst, 1, kt, kBlockK, S, kBlockK, false);  // S = Q·Kᵀ (M × Np)
+      for (int64_t r = 0; r < M; r++) {
+        int64_t lo, hi;
+        a.visible(b, i0 + r, &lo, &hi);
+        const int64_t c0 = std::max<int64_t>(lo - j0, 0), c1 = std::min(hi - j0, N);
+        float* s = S + r * kBlockK;
+        if (c1 <= c0) {  // this row sees none of these keys
+          std::fill(s, s + Np, 0.0f);
+          continue;
+        }
+        softmax_block_row(a, s, Np, c0, c1, m + r, l + r, acc + r * Dp, Dp,
+                          a.dropout_row(b, h, i0 + r) + (uint32_t)j0);
+      }
+      pack_rows(v + j0 * a.vst, a.vst, N, Np, D, Dp, vp);
+      gemm(M, Dp, Np, S, kBlockK, 1, vp, Dp, acc, Dp, true);  // acc += P̃·V
+    }
+    for (int64_t r = 0; r < M; r++) {
+      float* o = a.out + ((b * a.tq + i0 + r) * a.H + h) * D;
+      float* lse = a.lse + (b * a.H + h) * a.tq + i0 + r;
+      if (l[r] == 0.0f) {  // no visible key
+        std::fill(o, o + D, 0.0f);
+        *lse = -INFINITY;
+        continue;
+      }
+      const float inv = 1.0f / l[r];
+      for (int64_t d = 0; d < D; d++) o[d] = acc[r * Dp + d] * inv;
+      *lse = m[r] + std::log(l[r]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward, row by row (decoding): tasks are (b, h, i) in that order.
+
+ATTN_TARGET static float dot(const float* x, const float* y, int64_t D) {
+  vf s = vf{};
+  int64_t d = 0;
+  for (; d + W <= D; d += W) s += ld(x + d) * ld(y + d);
+  float t = hsum(s);
+  for (; d < D; d++) t += x[d] * y[d];
+  return t;
+}
+
+ATTN_TARGET void forward_rows(const Args& a, int64_t begin, int64_t end) {
+  const int64_t D = a.D, Dp = round_up(D, W);
+  thread_local std::vector<float> buf;
+  float* s = scratch(buf, (size_t)(round_up(a.tk, W) + Dp));
+  float* acc = s + round_up(a.tk, W);
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / (a.H * a.tq), h = task / a.tq % a.H, i = task % a.tq;
+    float* o = a.out + ((b * a.tq + i) * a.H + h) * D;
+    float* lse = a.lse + (b * a.H + h) * a.tq + i;
+    int64_t lo, hi;
+    a.visible(b, i, &lo, &hi);
+    if (hi <= lo) {
+      std::fill(o, o + D, 0.0f);
+      *lse = -INFINITY;
+      continue;
+    }
+    const float* q = a.q + b * a.qsb + i * a.qst + h * D;
+    const float* k = a.k + b * a.ksb + h * D;
+    const float* v = a.v + b * a.vsb + h * D;
+    // Scores in s[0, n) for keys lo..hi−1, padded with −∞ to whole vectors.
+    const int64_t n = hi - lo, np = round_up(n, W);
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+      s[j] = dot(q, k + (lo + j) * a.kst, D) * a.scale;
+      mx = std::max(mx, s[j]);
+    }
+    for (int64_t j = n; j < np; j++) s[j] = -INFINITY;
+    vf sum = vf{};
+    const uint32_t idx0 = a.dropout_row(b, h, i) + (uint32_t)lo;
+    for (int64_t j = 0; j < np; j += W) {
+      vf p = vexp(ld(s + j) - mx);
+      sum += p;
+      if (a.threshold) p *= dropout_factor(a, idx0 + (uint32_t)j);
+      st(s + j, p);
+    }
+    const float l = hsum(sum);
+    std::fill(acc, acc + Dp, 0.0f);
+    const int64_t Dv = D / W * W;  // whole vectors of a V row; the rest is done by scalars
+    for (int64_t j = 0; j < n; j++) {
+      const float p = s[j];
+      if (p == 0.0f) continue;
+      const float* vj = v + (lo + j) * a.vst;
+      for (int64_t d = 0; d < Dv; d += W) st(acc + d, ld(acc + d) + p * ld(vj + d));
+      for (int64_t d = Dv; d < D; d++) acc[d] += p * vj[d];
+    }
+    const float inv = 1.0f / l;
+    for (int64_t d = 0; d < D; d++) o[d] = acc[d] * inv;
+    *lse = mx + std::log(l);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward: tasks are (b, h).
+
+// Turns one row of scores S and of dP = dO·Vᵀ into P̃ (written over S) and dS (written over dP).
+ATTN_TARGET static void backward_block_row(const Args& a, float* s, float* dp, int64_t Np, int64_t c0, int64_t c1,
+                                           float lse, float Di, uint32_t drop_idx0) {
+  const vi lane = iota();
+  for (int64_t c = 0; c < Np; c += W) {
+    vi col = lane + (int32_t)c;
+    vf p = vexp(ld(s + c) * a.scale - lse);
+    p = (col >= (int32_t)c0) & (col < (int32_t)c1) ? p : vf{};
+    vf g = ld(dp + c);
+    vf pd = p;
+    if (a.threshold) {
+      vf f = dropout_factor(a, drop_idx0 + (uint32_t)c);
+      pd = p * f;
+      g = g * f;
+    }
+    st(s + c, pd);
+    st(dp + c, p * (g - Di) * a.scale);
+  }
+}
+
+ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
+  const int64_t D = a.D, Dp = round_up(D, W), tq = a.tq;
+  const int64_t per_head = 3 * tq * Dp + tq;               // Q, dO, dQ packed; D_i
+  const int64_t per_block = 2 * D * kBlockK + 3 * kBlockK * Dp + 2 * kBlockQ * kBlockK;
+  thread_local std::vector<float> buf;
+  float* qp = scratch(buf, (size_t)(per_head + per_block));
+  float* dop = qp + tq * Dp;
+  float* dqp = dop + tq * Dp;
+  float* Dvec = dqp + tq * Dp;
+  float* kt = Dvec + tq;
+  float* vt = kt + D * kBlockK;
+  float* kp = vt + D * kBlockK;
+  float* dkp = kp + kBlockK * Dp;
+  float* dvp = dkp + kBlockK * Dp;
+  float* S = dvp + kBlockK * Dp;
+  float* dP = S + kBlockQ * kBlockK;
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / a.H, h = task % a.H;
+    const float* q = a.q + b * a.qsb + h * D;
+    const float* k = a.k + b * a.ksb + h * D;
+    const float* v = a.v + b * a.vsb + h * D;
+    const float* lse = a.lse + (b * a.H + h) * tq;
+    pack_rows(q, a.qst, tq, tq, D, Dp, qp);
+    for (int64_t i = 0; i < tq; i++) {
+      const float* go = a.dout + ((b * tq + i) * a.H + h) * D;
+      const float* o = a.out + ((b * tq + i) * a.H + h) * D;
+      pack_rows(go, D, 1, 1, D, Dp, dop + i * Dp);
+      Dvec[i] = dot(go, o, D);
+    }
+    std::fill(dqp, dqp + tq * Dp, 0.0f);
+    int64_t jlo, jhi, unused;
+    a.visible(b, 0, &jlo, &unused);
+    a.visible(b, tq - 1, &unused, &jhi);
+    for (int64_t j0 = jlo; j0 < jhi; j0 += kBlockK) {
+      const int64_t N = std::min(kBlockK, jhi - j0), Np = round_up(N, W);
+      pack_transposed(k + j0 * a.kst, a.kst, N, Np, D, kt, kBlockK);
+      pack_transposed(v + j0 * a.vst, a.vst, N, Np, D, vt, kBlockK);
+      pack_rows(k + j0 * a.kst, a.kst, N, Np, D, Dp, kp);
+      std::fill(dkp, dkp + Np * Dp, 0.0f);
+      std::fill(dvp, dvp + Np * Dp, 0.0f);
+      for (int64_t i0 = 0; i0 < tq; i0 += kBlockQ) {
+        const int64_t M = std::min(kBlockQ, tq - i0);
+        int64_t first_lo, last_hi;
+        a.visible(b, i0, &first_lo, &unused);
+        a.visible(b, i0 + M - 1, &unused, &last_hi);
+        if (first_lo >= j0 + N) break;  // bounds only grow with i: later blocks see even later keys
+        if (last_hi <= j0) continue;
+        gemm(M, Np, D, qp + i0 * Dp, Dp, 1, kt, kBlockK, S, kBlockK, false);   // S = Q·Kᵀ
+        gemm(M, Np, D, dop + i0 * Dp, Dp, 1, vt, kBlockK, dP, kBlockK, false); // dP = dO·Vᵀ
+        for (int64_t r = 0; r < M; r++) {
+          int64_t lo, hi;
+          a.visible(b, i0 + r, &lo, &hi);
+          const int64_t c0 = std::max<int64_t>(lo - j0, 0), c1 = std::min(hi - j0, N);
+          const float li = lse[i0 + r];
+          if (c1 <= c0 || li == -INFINITY) {
+            std::fill(S + r * kBlockK, S + r * kBlockK + Np, 0.0f);
+            std::fill(dP + r * kBlockK, dP + r * kBlockK + Np, 0.0f);
+            continue;
+          }
+          backward_block_row(a, S + r * kBlockK, dP + r * kBlockK, Np, c0, c1, li, Dvec[i0 + r],
+                             a.dropout_row(b, h, i0 + r) + (uint32_t)j0);
+        }
+        gemm(Np, Dp, M, S, 1, kBlockK, dop + i0 * Dp, Dp, dvp, Dp, true);   // dV += P̃ᵀ·dO
+        gemm(Np, Dp, M, dP, 1, kBlockK, qp + i0 * Dp, Dp, dkp, Dp, true);   // dK += dSᵀ·Q
+        gemm(M, Dp, Np, dP, kBlockK, 1, kp, Dp, dqp + i0 * Dp, Dp, true);   // dQ += dS·K
+      }
+      float* dk = a.dk + b * a.ksb + j0 * a.kst + h * D;
+      float* dv = a.dv + b * a.vsb + j0 * a.vst + h * D;
+      for (int64_t c = 0; c < N; c++)
+        for (int64_t d = 0; d < D; d++) {
+          dk[c * a.kst + d] += dkp[c * Dp + d];
+          dv[c * a.vst + d] += dvp[c * Dp + d];
+        }
+    }
+    float* dq = a.dq + b * a.qsb + h * D;
+    for (int64_t i = 0; i < tq; i++)
+      for (int64_t d = 0; d < D; d++) dq[i * a.qst + d] += dqp[i * Dp + d];
+  }
+}
+
+}  // namespace ATTN_NS
+}  // namespace attn
+}  // namespace gptkit
