@@ -106,24 +106,40 @@ void split_columns(int64_t cols, int64_t work, const F& fn) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Argument checking.
+// Argument checking. Decoding calls these kernels one row at a time, so the checks cost one N-API
+// call per argument (napi_get_typedarray_info both type-checks and returns the data pointer) and
+// build no strings unless a check fails.
 
 constexpr int64_t kMaxCount = int64_t(1) << 48;  // far above any array; keeps products exact
 
+// How many elements an array argument needs, and the sizes that say why (for the error message).
+struct Need {
+  int64_t count;
+  const char* a;
+  int64_t x;
+  const char* b;
+  int64_t y;
+  std::string why() const {
+    if (!b) return std::string(a) + " = " + std::to_string(x);
+    return std::string(a) + "·" + b + " = " + std::to_string(x) + "·" + std::to_string(y);
+  }
+};
+Need just(const char* a, int64_t x) { return {x, a, x, nullptr, 0}; }
+Need product(const char* a, const char* b, int64_t x, int64_t y) { return {x * y, a, x, b, y}; }
+
 class Args {
  public:
-  Args(const Napi::CallbackInfo& info, const char* op, size_t count) : info_(info), op_(op) {
+  Args(const Napi::CallbackInfo& info, const char* op, size_t count) : info_(info), env_(info.Env()), op_(op) {
     if (info.Length() < count)
       fail("expected " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
   }
 
-  [[noreturn]] void fail(const std::string& msg) const {
-    throw Napi::RangeError::New(info_.Env(), std::string(op_) + ": " + msg);
-  }
+  [[noreturn]] void fail(const std::string& msg) const { throw Napi::RangeError::New(env_, std::string(op_) + ": " + msg); }
 
   double number(size_t i, const char* name) const {
-    if (!info_[i].IsNumber()) fail(std::string(name) + " must be a number");
-    return info_[i].As<Napi::Number>().DoubleValue();
+    double v;
+    if (napi_get_value_double(env_, info_[i], &v) != napi_ok) fail(std::string(name) + " must be a number");
+    return v;
   }
 
   int64_t count(size_t i, const char* name) const {
@@ -133,25 +149,18 @@ class Args {
     return (int64_t)v;
   }
 
-  float* f32(size_t i, const char* name, int64_t need, const std::string& how) const {
-    size_t len = 0;
-    float* p = f32_arg(info_, i, op_, &len);
-    check_len(name, len, need, how);
-    return p;
+  float* f32(size_t i, const char* name, const Need& need) const {
+    return static_cast<float*>(typed(i, name, napi_float32_array, need, false));
   }
-
-  float* f32_or_null(size_t i, const char* name, int64_t need, const std::string& how) const {
-    size_t len = 0;
-    float* p = f32_arg_or_null(info_, i, op_, &len);
-    if (p) check_len(name, len, need, how);
-    return p;
+  float* f32_or_null(size_t i, const char* name, const Need& need) const {
+    return static_cast<float*>(typed(i, name, napi_float32_array, need, true));
   }
-
-  int32_t* i32(size_t i, const char* name, int64_t need, const std::string& how) const {
-    size_t len = 0;
-    int32_t* p = i32_arg(info_, i, op_, &len);
-    check_len(name, len, need, how);
-    return p;
+  int32_t* i32(size_t i, const char* name, const Need& need) const {
+    return static_cast<int32_t*>(typed(i, name, napi_int32_array, need, false));
+  }
+  // The array's element count, for arguments whose needed length depends on their contents.
+  float* f32_any(size_t i, const char* name, size_t* len) const {
+    return static_cast<float*>(typed(i, name, napi_float32_array, just("", 0), false, len));
   }
 
   static std::string num_str(double v) {
@@ -160,20 +169,29 @@ class Args {
   }
 
  private:
-  void check_len(const char* name, size_t len, int64_t need, const std::string& how) const {
-    if ((int64_t)len < need)
-      fail(std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need) + " (" + how +
-           ")");
+  void* typed(size_t i, const char* name, napi_typedarray_type want, const Need& need, bool nullable,
+              size_t* len_out = nullptr) const {
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    napi_value v = info_[i];
+    if (napi_get_typedarray_info(env_, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != want) {
+      if (nullable && (info_[i].IsNull() || info_[i].IsUndefined())) return nullptr;
+      throw Napi::TypeError::New(env_, std::string(op_) + ": " + name + " must be a " +
+                                           (want == napi_float32_array ? "Float32Array" : "Int32Array") +
+                                           (nullable ? " or null" : ""));
+    }
+    if ((int64_t)len < need.count)
+      fail(std::string(name) + " has " + std::to_string(len) + " elements, needs " + std::to_string(need.count) + " (" +
+           need.why() + ")");
+    if (len_out) *len_out = len;
+    return data;
   }
 
   const Napi::CallbackInfo& info_;
+  napi_env env_;
   const char* op_;
 };
-
-std::string product(const char* a, const char* b, int64_t x, int64_t y) {
-  return std::string(a) + "·" + b + " = " + std::to_string(x) + "·" + std::to_string(y);
-}
-std::string just(const char* a, int64_t x) { return std::string(a) + " = " + std::to_string(x); }
 
 // ---------------------------------------------------------------------------------------------
 // LayerNorm.
@@ -181,13 +199,13 @@ std::string just(const char* a, int64_t x) { return std::string(a) + " = " + std
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   Args a(info, "layerNormForward", 9);
   const int64_t rows = a.count(6, "rows"), cols = a.count(7, "cols");
-  const std::string rc = product("rows", "cols", rows, cols);
-  const float* x = a.f32(0, "x", rows * cols, rc);
-  const float* w = a.f32(1, "weight", cols, just("cols", cols));
-  const float* b = a.f32_or_null(2, "bias", cols, just("cols", cols));
-  float* out = a.f32(3, "out", rows * cols, rc);
-  float* mean = a.f32(4, "mean", rows, just("rows", rows));
-  float* rstd = a.f32(5, "rstd", rows, just("rows", rows));
+  const Need rc = product("rows", "cols", rows, cols);
+  const float* x = a.f32(0, "x", rc);
+  const float* w = a.f32(1, "weight", just("cols", cols));
+  const float* b = a.f32_or_null(2, "bias", just("cols", cols));
+  float* out = a.f32(3, "out", rc);
+  float* mean = a.f32(4, "mean", just("rows", rows));
+  float* rstd = a.f32(5, "rstd", just("rows", rows));
   const float eps = (float)a.number(8, "eps");
   if (cols == 0 && rows > 0) a.fail("cols must be positive");
   const auto& k = table();
@@ -198,15 +216,15 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "layerNormBackward", 10);
   const int64_t rows = a.count(8, "rows"), cols = a.count(9, "cols");
-  const std::string rc = product("rows", "cols", rows, cols);
-  const float* dout = a.f32(0, "dout", rows * cols, rc);
-  const float* x = a.f32(1, "x", rows * cols, rc);
-  const float* w = a.f32(2, "weight", cols, just("cols", cols));
-  const float* mean = a.f32(3, "mean", rows, just("rows", rows));
-  const float* rstd = a.f32(4, "rstd", rows, just("rows", rows));
-  float* dx = a.f32(5, "dx", rows * cols, rc);
-  float* dw = a.f32(6, "dweight", cols, just("cols", cols));
-  float* db = a.f32_or_null(7, "dbias", cols, just("cols", cols));
+  const Need rc = product("rows", "cols", rows, cols);
+  const float* dout = a.f32(0, "dout", rc);
+  const float* x = a.f32(1, "x", rc);
+  const float* w = a.f32(2, "weight", just("cols", cols));
+  const float* mean = a.f32(3, "mean", just("rows", rows));
+  const float* rstd = a.f32(4, "rstd", just("rows", rows));
+  float* dx = a.f32(5, "dx", rc);
+  float* dw = a.f32(6, "dweight", just("cols", cols));
+  float* db = a.f32_or_null(7, "dbias", just("cols", cols));
   const auto& k = table();
   split(rows, rows * cols, [&](int64_t r0, int64_t r1) { k.layernorm_bwd_dx(dout, x, w, mean, rstd, dx, r0, r1, cols); });
   split_columns(cols, rows * cols,
@@ -220,8 +238,8 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   Args a(info, "geluForward", 3);
   const int64_t n = a.count(2, "n");
-  const float* x = a.f32(0, "x", n, just("n", n));
-  float* out = a.f32(1, "out", n, just("n", n));
+  const float* x = a.f32(0, "x", just("n", n));
+  float* out = a.f32(1, "out", just("n", n));
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.gelu_fwd(x, out, i0, i1); });
   return info.Env().Undefined();
@@ -230,9 +248,9 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   Args a(info, "geluBackward", 4);
   const int64_t n = a.count(3, "n");
-  const float* x = a.f32(0, "x", n, just("n", n));
-  const float* dout = a.f32(1, "dout", n, just("n", n));
-  float* dx = a.f32(2, "dx", n, just("n", n));
+  const float* x = a.f32(0, "x", just("n", n));
+  const float* dout = a.f32(1, "dout", just("n", n));
+  float* dx = a.f32(2, "dx", just("n", n));
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.gelu_bwd(x, dout, dx, i0, i1); });
   return info.Env().Undefined();
@@ -244,9 +262,9 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   Args a(info, "softmaxForward", 4);
   const int64_t rows = a.count(2, "rows"), cols = a.count(3, "cols");
-  const std::string rc = product("rows", "cols", rows, cols);
-  const float* x = a.f32(0, "x", rows * cols, rc);
-  float* out = a.f32(1, "out", rows * cols, rc);
+  const Need rc = product("rows", "cols", rows, cols);
+  const float* x = a.f32(0, "x", rc);
+  float* out = a.f32(1, "out", rc);
   const auto& k = table();
   split(rows, rows * cols, [&](int64_t r0, int64_t r1) { k.softmax_fwd(x, out, r0, r1, cols); });
   return info.Env().Undefined();
@@ -255,10 +273,10 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Args a(info, "softmaxBackward", 5);
   const int64_t rows = a.count(3, "rows"), cols = a.count(4, "cols");
-  const std::string rc = product("rows", "cols", rows, cols);
-  const float* out = a.f32(0, "out", rows * cols, rc);
-  const float* dout = a.f32(1, "dout", rows * cols, rc);
-  float* dx = a.f32(2, "dx", rows * cols, rc);
+  const Need rc = product("rows", "cols", rows, cols);
+  const float* out = a.f32(0, "out", rc);
+  const float* dout = a.f32(1, "dout", rc);
+  float* dx = a.f32(2, "dx", rc);
   const auto& k = table();
   split(rows, rows * cols, [&](int64_t r0, int64_t r1) { k.softmax_bwd(out, dout, dx, r0, r1, cols); });
   return info.Env().Undefined();
@@ -278,8 +296,8 @@ CrossEntropyArgs cross_entropy_args(const Args& a, size_t rows_at) {
   CrossEntropyArgs c;
   c.rows = a.count(rows_at, "rows");
   c.vocab = a.count(rows_at + 1, "vocab");
-  c.logits = a.f32(0, "logits", c.rows * c.vocab, product("rows", "vocab", c.rows, c.vocab));
-  c.targets = a.i32(1, "targets", c.rows, just("rows", c.rows));
+  c.logits = a.f32(0, "logits", product("rows", "vocab", c.rows, c.vocab));
+  c.targets = a.i32(1, "targets", just("rows", c.rows));
   const double ignore = a.number(rows_at + 2, "ignoreIndex"), s = a.number(rows_at + 3, "smoothing");
   if (ignore != std::floor(ignore) || std::fabs(ignore) > 2147483647.0)
     a.fail("ignoreIndex must be a 32-bit integer, got " + Args::num_str(ignore));
@@ -298,8 +316,8 @@ CrossEntropyArgs cross_entropy_args(const Args& a, size_t rows_at) {
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   Args a(info, "crossEntropyForward", 8);
   const CrossEntropyArgs c = cross_entropy_args(a, 4);
-  float* losses = a.f32(2, "losses", c.rows, just("rows", c.rows));
-  float* lse = a.f32(3, "lse", c.rows, just("rows", c.rows));
+  float* losses = a.f32(2, "losses", just("rows", c.rows));
+  float* lse = a.f32(3, "lse", just("rows", c.rows));
   const auto& k = table();
   split(c.rows, c.rows * c.vocab, [&](int64_t r0, int64_t r1) {
     k.ce_fwd(c.logits, c.targets, losses, lse, r0, r1, c.vocab, c.ignore, c.smoothing);
@@ -310,9 +328,9 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Args a(info, "crossEntropyBackward", 9);
   const CrossEntropyArgs c = cross_entropy_args(a, 5);
-  const float* lse = a.f32(2, "lse", c.rows, just("rows", c.rows));
-  const float* dlosses = a.f32(3, "dlosses", c.rows, just("rows", c.rows));
-  float* dlogits = a.f32(4, "dlogits", c.rows * c.vocab, product("rows", "vocab", c.rows, c.vocab));
+  const float* lse = a.f32(2, "lse", just("rows", c.rows));
+  const float* dlosses = a.f32(3, "dlosses", just("rows", c.rows));
+  float* dlogits = a.f32(4, "dlogits", product("rows", "vocab", c.rows, c.vocab));
   const auto& k = table();
   split(c.rows, c.rows * c.vocab, [&](int64_t r0, int64_t r1) {
     k.ce_bwd(c.logits, c.targets, lse, dlosses, dlogits, r0, r1, c.vocab, c.ignore, c.smoothing);
@@ -325,7 +343,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
 
 // Checks ids against the table's row count, so no id can address memory outside it.
 const int32_t* embedding_ids(const Args& a, int64_t n, int64_t dim, size_t table_len, const char* table_name) {
-  const int32_t* ids = a.i32(0, "ids", n, just("n", n));
+  const int32_t* ids = a.i32(0, "ids", just("n", n));
   if (dim == 0 && n > 0) a.fail("dim must be positive, got 0");
   const int64_t vocab = dim > 0 ? (int64_t)table_len / dim : 0;
   for (int64_t i = 0; i < n; i++)
@@ -339,9 +357,9 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
   Args a(info, "embeddingForward", 5);
   const int64_t n = a.count(3, "n"), dim = a.count(4, "dim");
   size_t table_len = 0;
-  const float* tab = f32_arg(info, 1, "embeddingForward", &table_len);
+  const float* tab = a.f32_any(1, "table", &table_len);
   const int32_t* ids = embedding_ids(a, n, dim, table_len, "table");
-  float* out = a.f32(2, "out", n * dim, product("n", "dim", n, dim));
+  float* out = a.f32(2, "out", product("n", "dim", n, dim));
   split(n, n * dim, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) std::memcpy(out + i * dim, tab + (int64_t)ids[i] * dim, dim * sizeof(float));
   });
@@ -352,9 +370,9 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   Args a(info, "embeddingBackward", 5);
   const int64_t n = a.count(3, "n"), dim = a.count(4, "dim");
   size_t table_len = 0;
-  float* dtable = f32_arg(info, 2, "embeddingBackward", &table_len);
+  float* dtable = a.f32_any(2, "dtable", &table_len);
   const int32_t* ids = embedding_ids(a, n, dim, table_len, "dtable");
-  const float* dout = a.f32(1, "dout", n * dim, product("n", "dim", n, dim));
+  const float* dout = a.f32(1, "dout", product("n", "dim", n, dim));
   const auto& k = table();
   split_columns(dim, n * dim, [&](int64_t c0, int64_t c1) { k.embedding_bwd(ids, dout, dtable, n, dim, c0, c1); });
   return info.Env().Undefined();
@@ -366,10 +384,10 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   Args a(info, "adamw", 12);
   const int64_t n = a.count(4, "n");
-  float* p = a.f32(0, "param", n, just("n", n));
-  const float* g = a.f32(1, "grad", n, just("n", n));
-  float* m = a.f32(2, "m", n, just("n", n));
-  float* v = a.f32(3, "v", n, just("n", n));
+  float* p = a.f32(0, "param", just("n", n));
+  const float* g = a.f32(1, "grad", just("n", n));
+  float* m = a.f32(2, "m", just("n", n));
+  float* v = a.f32(3, "v", just("n", n));
   const double lr = a.number(5, "lr"), beta1 = a.number(6, "beta1"), beta2 = a.number(7, "beta2"),
                eps = a.number(8, "eps"), wd = a.number(9, "weightDecay"), gscale = a.number(11, "gradScale");
   const int64_t step = a.count(10, "step");
@@ -394,9 +412,9 @@ template <bool kMul>
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Args a(info, kMul ? "mul" : "add", 4);
   const int64_t n = a.count(3, "n");
-  const float* x = a.f32(0, "a", n, just("n", n));
-  const float* y = a.f32(1, "b", n, just("n", n));
-  float* out = a.f32(2, "out", n, just("n", n));
+  const float* x = a.f32(0, "a", just("n", n));
+  const float* y = a.f32(1, "b", just("n", n));
+  float* out = a.f32(2, "out", just("n", n));
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { (kMul ? k.mul : k.add)(x, y, out, i0, i1); });
   return info.Env().Undefined();
@@ -406,8 +424,8 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   Args a(info, "axpy", 4);
   const int64_t n = a.count(3, "n");
   const float alpha = (float)a.number(0, "alpha");
-  const float* x = a.f32(1, "x", n, just("n", n));
-  float* y = a.f32(2, "y", n, just("n", n));
+  const float* x = a.f32(1, "x", just("n", n));
+  float* y = a.f32(2, "y", just("n", n));
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.axpy(alpha, x, y, i0, i1); });
   return info.Env().Undefined();
@@ -416,9 +434,9 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
 Napi::Value Scale(const Napi::CallbackInfo& info) {
   Args a(info, "scale", 4);
   const int64_t n = a.count(3, "n");
-  const float* x = a.f32(0, "x", n, just("n", n));
+  const float* x = a.f32(0, "x", just("n", n));
   const float alpha = (float)a.number(1, "alpha");
-  float* out = a.f32(2, "out", n, just("n", n));
+  float* out = a.f32(2, "out", just("n", n));
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.scale(x, alpha, out, i0, i1); });
   return info.Env().Undefined();
@@ -428,7 +446,7 @@ Napi::Value Scale(const Napi::CallbackInfo& info) {
 Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   Args a(info, "sumSquares", 2);
   const int64_t n = a.count(1, "n");
-  const float* x = a.f32(0, "x", n, just("n", n));
+  const float* x = a.f32(0, "x", just("n", n));
   const auto& k = table();
   const int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
   double total = 0;
@@ -447,8 +465,8 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
 Napi::Value SumRows(const Napi::CallbackInfo& info) {
   Args a(info, "sumRows", 4);
   const int64_t rows = a.count(2, "rows"), cols = a.count(3, "cols");
-  const float* x = a.f32(0, "x", rows * cols, product("rows", "cols", rows, cols));
-  float* out = a.f32(1, "out", cols, just("cols", cols));
+  const float* x = a.f32(0, "x", product("rows", "cols", rows, cols));
+  float* out = a.f32(1, "out", just("cols", cols));
   const auto& k = table();
   split_columns(cols, rows * cols, [&](int64_t c0, int64_t c1) { k.sum_rows(x, out, rows, cols, c0, c1); });
   return info.Env().Undefined();
@@ -472,8 +490,8 @@ kern::DropoutConsts dropout_consts(const Args& a, size_t p_at) {
 Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   Args a(info, "dropoutForward", 5);
   const int64_t n = a.count(2, "n");
-  const float* x = a.f32(0, "x", n, just("n", n));
-  float* out = a.f32(1, "out", n, just("n", n));
+  const float* x = a.f32(0, "x", just("n", n));
+  float* out = a.f32(1, "out", just("n", n));
   const kern::DropoutConsts d = dropout_consts(a, 3);
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.dropout_fwd(x, out, i0, i1, d); });
@@ -483,8 +501,8 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   Args a(info, "dropoutBackward", 5);
   const int64_t n = a.count(2, "n");
-  const float* dout = a.f32(0, "dout", n, just("n", n));
-  float* dx = a.f32(1, "dx", n, just("n", n));
+  const float* dout = a.f32(0, "dout", just("n", n));
+  float* dx = a.f32(1, "dx", just("n", n));
   const kern::DropoutConsts d = dropout_consts(a, 3);
   const auto& k = table();
   split_elements(n, [&](int64_t i0, int64_t i1) { k.dropout_bwd(dout, dx, i0, i1, d); });

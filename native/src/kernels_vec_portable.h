@@ -1,89 +1,85 @@
-// Portable primitives for kernels_body.h: a "vector" of 8 floats in plain C++ arrays. Every op is a
-// fixed 8-iteration loop, which compilers turn into whatever SIMD the baseline target has (SSE2 on
-// x86-64, NEON on AArch64) without any intrinsics; eight lanes also keep long row sums as accurate
-// as the AVX paths'. Included by kernels.cc inside `namespace portable`. There is no hand-written
-// NEON path: it could not be compile-checked where this was written, so ARM runs this one.
+// Portable primitives for kernels_body.h: 4 float lanes as a GCC/Clang vector extension type. No
+// intrinsics: the compiler maps each op onto the baseline target's 128-bit registers (SSE2 on x86-64,
+// NEON on AArch64). 128 bits on purpose: GCC lowers comparisons on wider vectors one lane at a time
+// when the target lacks them. Included by kernels.cc inside `namespace portable`. There is no
+// hand-written NEON path: it could not be compile-checked where this was written, so ARM runs this.
 
-constexpr int W = 8;
-struct V {
-  float v[8];
-};
+constexpr int W = 4;
+typedef float V __attribute__((vector_size(16)));
+typedef int32_t VI __attribute__((vector_size(16)));
+typedef uint32_t VU __attribute__((vector_size(16)));
 
-#define GPTKIT_LANES(expr) \
-  V r;                     \
-  for (int l = 0; l < 8; l++) r.v[l] = (expr); \
-  return r
-
-static inline V vset(float a) { GPTKIT_LANES(a); }
+static inline V vset(float a) { return V{a, a, a, a}; }
 static inline V vzero() { return vset(0.0f); }
-static inline V vload(const float* p) { GPTKIT_LANES(p[l]); }
-static inline void vstore(float* p, V a) {
-  for (int l = 0; l < 8; l++) p[l] = a.v[l];
+static inline V vload(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);  // unaligned
+  return v;
 }
+static inline void vstore(float* p, V v) { std::memcpy(p, &v, sizeof v); }
 // The first n (< W) lanes from p, the others `fill`; nothing past p + n is touched.
-static inline V vload_n(const float* p, int64_t n, float fill) { GPTKIT_LANES(l < n ? p[l] : fill); }
-static inline void vstore_n(float* p, V a, int64_t n) {
-  for (int64_t l = 0; l < n; l++) p[l] = a.v[l];
+static inline V vload_n(const float* p, int64_t n, float fill) {
+  V v = vset(fill);
+  for (int64_t l = 0; l < n; l++) v[l] = p[l];
+  return v;
+}
+static inline void vstore_n(float* p, V v, int64_t n) {
+  for (int64_t l = 0; l < n; l++) p[l] = v[l];
 }
 
-static inline V vadd(V a, V b) { GPTKIT_LANES(a.v[l] + b.v[l]); }
-static inline V vsub(V a, V b) { GPTKIT_LANES(a.v[l] - b.v[l]); }
-static inline V vmul(V a, V b) { GPTKIT_LANES(a.v[l] * b.v[l]); }
-static inline V vdiv(V a, V b) { GPTKIT_LANES(a.v[l] / b.v[l]); }
-static inline V vfma(V a, V b, V c) { GPTKIT_LANES(a.v[l] * b.v[l] + c.v[l]); }
-static inline V vfnma(V a, V b, V c) { GPTKIT_LANES(c.v[l] - a.v[l] * b.v[l]); }
-static inline V vmax(V a, V b) { GPTKIT_LANES(a.v[l] > b.v[l] ? a.v[l] : b.v[l]); }  // b when either is NaN, like maxps
-static inline V vmin(V a, V b) { GPTKIT_LANES(a.v[l] < b.v[l] ? a.v[l] : b.v[l]); }
-static inline V vsqrt(V a) { GPTKIT_LANES(std::sqrt(a.v[l])); }
-static inline float vhsum(V a) {
-  return ((a.v[0] + a.v[4]) + (a.v[2] + a.v[6])) + ((a.v[1] + a.v[5]) + (a.v[3] + a.v[7]));
+static inline V vadd(V a, V b) { return a + b; }
+static inline V vsub(V a, V b) { return a - b; }
+static inline V vmul(V a, V b) { return a * b; }
+static inline V vdiv(V a, V b) { return a / b; }
+static inline V vfma(V a, V b, V c) { return a * b + c; }
+static inline V vfnma(V a, V b, V c) { return c - a * b; }
+// Lane-wise m ? a : b for a comparison mask m (bit operations: SSE2 has no blend).
+static inline V vselect(VI m, V a, V b) { return (V)(((VI)a & m) | ((VI)b & ~m)); }
+static inline V vmax(V a, V b) { return vselect(a > b, a, b); }  // b when either is NaN, like maxps
+static inline V vmin(V a, V b) { return vselect(a < b, a, b); }
+static inline V vsqrt(V a) {
+  for (int l = 0; l < 4; l++) a[l] = std::sqrt(a[l]);
+  return a;
 }
+static inline float vhsum(V a) { return (a[0] + a[2]) + (a[1] + a[3]); }
 static inline float vhmax(V a) {
-  float m = a.v[0];
-  for (int l = 1; l < 8; l++) m = a.v[l] > m ? a.v[l] : m;
+  float m = a[0];
+  for (int l = 1; l < 4; l++) m = a[l] > m ? a[l] : m;
   return m;
 }
 
-// e^x for one lane, the same algorithm as the SIMD paths (see kernels_vec_avx512.h).
-static inline float exp_lane(float x) {
-  if (x < -87.33654475f) return 0.0f;
-  if (x != x) return x;  // NaN: the integer conversion below would be undefined
-  x = x < 88.0f ? x : 88.0f;
-  // Round to nearest by adding 1.5·2^23 (no libm call, no SSE4.1 needed); |x·log2e| < 2^22.
-  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f;
+// e^x, the same algorithm as the SIMD paths (see kernels_vec_avx512.h). NaN stays NaN.
+static inline V vexp(V x) {
+  const V lo = vset(-87.33654475f), hi = vset(88.0f);
+  V xc = vselect(x < lo, lo, x);
+  xc = vselect(xc > hi, hi, xc);
+  // Adding 1.5·2^23 rounds x·log2e to an integer n (|n| ≤ 127), held in the low mantissa bits.
+  const V shifted = xc * 1.44269504088896341f + 12582912.0f;
+  const V n = shifted - 12582912.0f;
+  const V pow2 = (V)(((VU)shifted - 0x4B400000u + 127u) << 23);  // 2^n from its exponent bits
+  V r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
+  V y = vset(1.9875691500e-4f);
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * (r * r) + (r + 1.0f);
-  uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-  float pow2;
-  std::memcpy(&pow2, &bits, sizeof pow2);
-  return y * pow2;
+  return (V)((VI)(y * pow2) & ~(x < lo));
 }
 
-static inline V vexp(V x) { GPTKIT_LANES(exp_lane(x.v[l])); }
-
-static inline uint32_t dropout_hash(uint32_t seed, uint32_t idx) {
-  uint32_t h = seed ^ (idx * 0x9e3779b9u);
+// x·scale where dropoutKeep(seed, idx0 + lane) holds, else 0 (the hash of backend.ts, lane-wise).
+static inline V vdropout(V x, uint32_t idx0, const kern::DropoutConsts& k) {
+  const VU idx = idx0 + VU{0, 1, 2, 3};
+  VU h = k.seed ^ (idx * 0x9e3779b9u);
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   h ^= h >> 16;
-  return h;
+  return (V)((VI)(x * k.scale) & ((VI)(h >> 8) >= k.threshold));
 }
-
-// x·scale where dropoutKeep(seed, idx0 + lane) holds, else 0 (the hash of backend.ts, lane-wise).
-static inline V vdropout(V x, uint32_t idx0, const kern::DropoutConsts& k) {
-  GPTKIT_LANES((int32_t)(dropout_hash(k.seed, idx0 + (uint32_t)l) >> 8) >= k.threshold ? x.v[l] * k.scale : 0.0f);
-}
-
-#undef GPTKIT_LANES
 
 // Σ x² over n floats in float64, eight accumulators in a fixed order.
 static inline double vsumsq(const float* x, int64_t n) {
