@@ -156,7 +156,7 @@ GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 6 * 24, 256, 2048,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>},
-                            gemv_n, gemv_t};
+                            gemv_n, gemv_t, pack_a, pack_b};
   return K;
 }
 

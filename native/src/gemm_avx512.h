@@ -10,6 +10,10 @@
 
 #define GPTKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
+// GCC 12 warns inside its own AVX-512 shuffle intrinsics (bug 105593: `__Y = __Y` placeholders).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace gptkit {
 namespace gemm {
 namespace avx512 {
@@ -131,7 +135,7 @@ GPTKIT_AVX512 static void gemv_n(int64_t k, int64_t n, const float* x, const flo
   }
 }
 
-// Horizontal sum in a fixed order (GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized).
+// Horizontal sum in a fixed order.
 GPTKIT_AVX512 static inline float hsum(__m512 v) {
   __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -179,15 +183,102 @@ GPTKIT_AVX512 static void gemv_t(int64_t k, int64_t n, const float* x, const flo
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Packing with whole-vector moves; the transposing cases (A not transposed, B transposed: the
+// panel's rows/columns are the source's rows) go through 16×16 in-register transposes.
+
+// Transposes r[0..15] in place: afterwards r[j] holds column j of the input rows.
+GPTKIT_AVX512 static inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4g + c], lane l: rows 4g..4g+3 of column 4l + c.
+  __m512 u[16];
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; g++) {
+    const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+    u[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // Gather lane l of every group into column 4l + c.
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; c++) {
+    const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v2 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+    const __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+    r[c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
+    r[4 + c] = _mm512_shuffle_f32x4(v2, w2, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(v2, w2, 0xdd);
+  }
+}
+
+static inline __mmask16 first_lanes(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1); }
+
+// `rows` (≤ 16) source rows of kc floats each → dst[p·ds + q], storing the lanes in store_mask of
+// each transposed row (lanes q ≥ rows hold zeros).
+GPTKIT_AVX512 static void transpose_rows(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int64_t ds,
+                                         __mmask16 store_mask) {
+  __m512 r[16];
+  for (int64_t p = 0; p < kc; p += 16) {
+    const __mmask16 lm = first_lanes(kc - p);
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; q++) r[q] = q < rows ? _mm512_maskz_loadu_ps(lm, src + q * ld + p) : _mm512_setzero_ps();
+    transpose16(r);
+    const int64_t steps = std::min<int64_t>(16, kc - p);
+    for (int64_t u = 0; u < steps; u++) _mm512_mask_storeu_ps(dst + (p + u) * ds, store_mask, r[u]);
+  }
+}
+
+GPTKIT_AVX512 static void pack_a_avx512(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int r = (int)std::min<int64_t>(mr, mc - ir);
+    float* panel = dst + ir * kc;
+    const __mmask16 m = first_lanes(r);
+    if (P.ta) {
+      const float* src = P.a + p0 * P.lda + (i0 + ir);
+      for (int64_t p = 0; p < kc; p++) _mm512_mask_storeu_ps(panel + p * r, m, _mm512_maskz_loadu_ps(m, src + p * P.lda));
+    } else {
+      transpose_rows(P.a + (i0 + ir) * P.lda + p0, P.lda, r, kc, panel, r, m);
+    }
+  }
+}
+
+GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int w = (int)std::min<int64_t>(nr, nc - jr);
+    float* panel = dst + jr * kc;
+    if (!P.tb) {
+      const float* src = P.b + p0 * P.ldb + (j0 + jr);
+      const __mmask16 m0 = first_lanes(w), m1 = first_lanes(std::max(0, w - 16));
+      for (int64_t p = 0; p < kc; p++) {
+        _mm512_storeu_ps(panel + p * NR, _mm512_maskz_loadu_ps(m0, src + p * P.ldb));
+        _mm512_storeu_ps(panel + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + p * P.ldb + 16));
+      }
+    } else {
+      // Columns 0..15 and 16..31 of the panel are two 16-row transposes (missing rows read as 0).
+      const float* src = P.b + (j0 + jr) * P.ldb + p0;
+      transpose_rows(src, P.ldb, std::min(w, 16), kc, panel, NR, 0xffff);
+      transpose_rows(w > 16 ? src + 16 * P.ldb : src, P.ldb, std::max(0, w - 16), kc, panel + 16, NR, 0xffff);
+    }
+  }
+}
+
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 14 * 24, 256, 3072,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>, micro<7>,
                              micro<8>, micro<9>, micro<10>, micro<11>, micro<12>, micro<13>, micro<14>},
-                            gemv_n, gemv_t};
+                            gemv_n, gemv_t, pack_a_avx512, pack_b_avx512};
   return K;
 }
 
 }  // namespace avx512
 }  // namespace gemm
 }  // namespace gptkit
+#pragma GCC diagnostic pop
 #endif  // __x86_64__

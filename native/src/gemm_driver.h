@@ -48,6 +48,10 @@ using GemvNFn = void (*)(int64_t k, int64_t n, const float* x, const float* b, i
 // y[j] = Σ_p x[p]·b[j·ldb + p], j < n   (GEMV, B transposed: dot products; writes y)
 using GemvTFn = void (*)(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y);
 
+// Packing (layouts below, at pack_a and pack_b): the generic versions or SIMD ones.
+using PackAFn = void (*)(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst);
+using PackBFn = void (*)(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst);
+
 constexpr int kMaxMR = 16;
 
 struct Kernels {
@@ -56,6 +60,8 @@ struct Kernels {
   MicroFn micro[kMaxMR + 1];  // micro[r] handles a panel of r ≤ mr rows
   GemvNFn gemv_n;
   GemvTFn gemv_t;
+  PackAFn pack_a;
+  PackBFn pack_b;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -186,13 +192,13 @@ inline void gemm_block(const Problem& P, const Kernels& K, int64_t i0, int64_t i
       if (direct_b) {
         // Only a ragged last panel needs packing (the kernel always reads NR columns).
         const int64_t full = nc / NR * NR;
-        if (full < nc) pack_b(P, pc, kc, jc + full, nc - full, NR, pb + full * kc);
+        if (full < nc) K.pack_b(P, pc, kc, jc + full, nc - full, NR, pb + full * kc);
       } else {
-        pack_b(P, pc, kc, jc, nc, NR, pb);
+        K.pack_b(P, pc, kc, jc, nc, NR, pb);
       }
       for (int64_t ic = i0; ic < i1; ic += mc_step) {
         const int64_t mc = std::min(mc_step, i1 - ic);
-        pack_a(P, ic, mc, pc, kc, MR, pa);
+        K.pack_a(P, ic, mc, pc, kc, MR, pa);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = (int)std::min<int64_t>(NR, nc - jr);
           const float* bp = pb + jr * kc;

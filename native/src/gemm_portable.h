@@ -43,7 +43,7 @@ static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 128, 256, 2048,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>},
-                            gemv_n, gemv_t};
+                            gemv_n, gemv_t, pack_a, pack_b};
   return K;
 }
 

@@ -1,0 +1,66 @@
+"""numpy/OpenBLAS reference for bench/gemm.bench.ts: times float32 matrix products.
+
+Usage: gemm_ref.py JSON   where JSON is {"reps": R, "cases": [{"m":..,"n":..,"k":..,"trans":"NT"}, ...]}.
+A case with "gemv": true times the 1-D product x @ op(B) (numpy's sgemv path) instead.
+Prints one JSON line: {"times": [[seconds per rep, ...], ...], "blas": "..."} in case order.
+The thread count comes from OPENBLAS_NUM_THREADS, set by the caller.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def blas_description():
+    """Which BLAS library and kernel numpy runs on, for the log (threadpoolctl when present)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}" for i in infos)
+    try:
+        import ctypes
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        return f"{lib.openblas_get_config().decode()} core={lib.openblas_get_corename().decode()} threads={lib.openblas_get_num_threads()}"
+    except (OSError, AttributeError):
+        return "unknown (threadpoolctl not installed)"
+
+
+def operands(rng, case):
+    m, n, k, trans = case["m"], case["n"], case["k"], case["trans"]
+    # Stored as gptkit stores them: A is (m, k) or (k, m) when transposed; B is (k, n) or (n, k).
+    a = rng.random((k, m) if trans[0] == "T" else (m, k), dtype=np.float32) * 2 - 1
+    b = rng.random((n, k) if trans[1] == "T" else (k, n), dtype=np.float32) * 2 - 1
+    a = a.T if trans[0] == "T" else a
+    b = b.T if trans[1] == "T" else b
+    if case.get("gemv"):
+        a = a.reshape(-1)  # the vector: numpy calls sgemv
+    return a, b
+
+
+def time_case(rng, case, reps):
+    a, b = operands(rng, case)
+    c = np.empty((case["n"],) if case.get("gemv") else (case["m"], case["n"]), dtype=np.float32)
+    np.matmul(a, b, out=c)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=c)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    rng = np.random.default_rng(0)
+    times = [time_case(rng, case, spec["reps"]) for case in spec["cases"]]
+    print(json.dumps({"times": times, "blas": blas_description()}))
+
+
+if __name__ == "__main__":
+    main()
