@@ -3,9 +3,8 @@
 // until the size's character target is reached (memory stays bounded whatever the size); each
 // document carries the claims it makes so tests can check every stated fact against the world.
 import type { Rng } from '../util/rng.ts';
-import { article } from './lexicon.ts';
 import { pronouns, type Claim, type Person, type World } from './model.ts';
-import { cap, holds, listJoin, nameRef, personIntro, personSentence, placeSentence, pronRef, refFor, speciesSentence, PERSON_RELS, PLACE_RELS, SPECIES_RELS, Writer, type Said } from './realize.ts';
+import { holds, listJoin, nameRef, personIntro, personSentence, placeSentence, pronRef, refFor, speciesSentence, PERSON_RELS, PLACE_RELS, SPECIES_RELS, Writer, type Said } from './realize.ts';
 import { storyDocument } from './stories.ts';
 
 export type Source = 'encyclopedia' | 'story' | 'dialogue' | 'facts' | 'arithmetic';
@@ -221,5 +220,3 @@ export function* referenceDocuments(w: World, chars = w.preset.referenceChars): 
 export function docIsTrue(w: World, d: Doc): boolean {
   return d.claims.every((c) => holds(w, c));
 }
-
-export { article, cap };

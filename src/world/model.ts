@@ -292,10 +292,6 @@ export function valuesOf(world: World, id: string, rel: Rel): string[] {
   throw new RangeError(`relation '${rel}' does not apply to '${id}'`);
 }
 
-export function residents(world: World, place: number): Person[] {
-  return world.residentsOf[place].map((i) => world.people[i]);
-}
-
 export function pronouns(p: Person): { subj: string; obj: string; poss: string } {
   return p.gender === 'f' ? { subj: 'she', obj: 'her', poss: 'her' } : { subj: 'he', obj: 'him', poss: 'his' };
 }

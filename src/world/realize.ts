@@ -237,7 +237,3 @@ export const PERSON_RELS: Rel[] = ['home', 'job', 'age', 'colour', 'food', 'pet'
 export const PLACE_RELS: Rel[] = ['kind', 'terrain', 'population', 'landmark', 'famous', 'near', 'resident'];
 export const SPECIES_RELS: Rel[] = ['class', 'legs', 'diet', 'habitat', 'place', 'sound'];
 
-/** Plural of a food or animal word, for texts that count them. */
-export function many(n: number, word: string): string {
-  return n === 1 ? `one ${word}` : `${n} ${plural(word)}`;
-}
