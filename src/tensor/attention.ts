@@ -61,7 +61,7 @@ function run(q: Source, k: Source, v: Source, C: number, opts: AttentionOptions)
     const dk = k.t === q.t ? dq : grad(k.t);
     const dv = v.t === q.t ? dq : v.t === k.t ? dk : grad(v.t);
     backend().attentionBackward({ ...params, out: out.data, lse, dout: out.grad, dq, dk, dv });
-  });
+  }, out);
   return out;
 }
 

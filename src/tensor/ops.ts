@@ -37,7 +37,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     if (x.requiresGrad) gemm(false, false, rows, inp, out, dy, w.data, x.gradBuffer(), 1);
     if (w.requiresGrad) gemm(true, false, out, inp, rows, dy, x.data, w.gradBuffer(), 1);
     if (b && b.requiresGrad) be().sumRows(dy, b.gradBuffer(), rows, out);
-  });
+  }, y);
   return y;
 }
 
@@ -80,7 +80,7 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
       if (transB) g(true, false, n, k, m, dc, m * n, a.data, m * k, b.gradBuffer(), n * k);
       else g(true, false, k, n, m, a.data, m * k, dc, m * n, b.gradBuffer(), k * n);
     }
-  });
+  }, out);
   return out;
 }
 
@@ -104,7 +104,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
       const gb = b.gradBuffer();
       for (let t = 0; t < tiles; t++) be().axpy(1, d.subarray(t * n, (t + 1) * n), gb, n);
     }
-  });
+  }, out);
   return out;
 }
 
@@ -119,7 +119,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
     const tmp = allocBuffer(a.size);
     if (a.requiresGrad) { be().mul(d, b.data, tmp, a.size); be().axpy(1, tmp, a.gradBuffer(), a.size); }
     if (b.requiresGrad) { be().mul(d, a.data, tmp, a.size); be().axpy(1, tmp, b.gradBuffer(), a.size); }
-  });
+  }, out);
   return out;
 }
 
@@ -129,7 +129,7 @@ export function scale(x: Tensor, alpha: number): Tensor {
   be().scale(x.data, alpha, out.data, x.size);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().axpy(alpha, out.grad, x.gradBuffer(), x.size);
-  });
+  }, out);
   return out;
 }
 
@@ -139,7 +139,7 @@ export function gelu(x: Tensor): Tensor {
   be().geluForward(x.data, out.data, x.size);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().geluBackward(x.data, out.grad, x.gradBuffer(), x.size);
-  });
+  }, out);
   return out;
 }
 
@@ -156,7 +156,7 @@ function unary(x: Tensor, f: (v: number) => number, df: (v: number, y: number) =
     if (!d) return;
     const g = x.gradBuffer();
     for (let i = 0; i < xd.length; i++) g[i] += d[i] * df(xd[i], od[i]);
-  });
+  }, out);
   return out;
 }
 
@@ -185,7 +185,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
     const dw = weight.requiresGrad ? weight.gradBuffer() : allocBuffer(cols, true);
     const db = bias ? (bias.requiresGrad ? bias.gradBuffer() : allocBuffer(cols, true)) : null;
     be().layerNormBackward(out.grad, x.data, weight.data, mean, rstd, dx, dw, db, rows, cols);
-  });
+  }, out);
   return out;
 }
 
@@ -197,7 +197,7 @@ export function softmax(x: Tensor): Tensor {
   be().softmaxForward(x.data, out.data, rows, cols);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().softmaxBackward(out.data, out.grad, x.gradBuffer(), rows, cols);
-  });
+  }, out);
   return out;
 }
 
@@ -209,7 +209,7 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   be().dropoutForward(x.data, out.data, x.size, p, seed >>> 0);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().dropoutBackward(out.grad, x.gradBuffer(), x.size, p, seed >>> 0);
-  });
+  }, out);
   return out;
 }
 
@@ -233,7 +233,7 @@ export function embedding(ids: I32, idsShape: Shape, table: Tensor): Tensor {
   be().embeddingForward(ids, table.data, out.data, ids.length, dim);
   out.requiresGrad = record([table], () => {
     if (out.grad) be().embeddingBackward(ids, out.grad, table.gradBuffer(), ids.length, dim);
-  });
+  }, out);
   return out;
 }
 
@@ -285,7 +285,7 @@ export function crossEntropy(logits: Tensor, targets: I32, opts: CrossEntropyOpt
       be().crossEntropyBackward(logits.data, targets, lse, dl, tmp, rows, vocab, ignore, smoothing);
       be().axpy(1, tmp, logits.grad, logits.size);
     }
-  });
+  }, out);
   return out;
 }
 
@@ -302,7 +302,7 @@ export function sum(x: Tensor): Tensor {
     if (!out.grad) return;
     const g = x.gradBuffer(), v = out.grad[0];
     for (let i = 0; i < g.length; i++) g[i] += v;
-  });
+  }, out);
   return out;
 }
 
@@ -318,7 +318,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const out = new Tensor(x.data, resolved);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().axpy(1, out.grad, x.gradBuffer(), x.size);
-  });
+  }, out);
   return out;
 }
 
@@ -333,7 +333,7 @@ export function gatherRows(x: Tensor, idx: I32): Tensor {
     if (!out.grad) return;
     const g = x.gradBuffer();
     for (let i = 0; i < idx.length; i++) be().axpy(1, out.grad.subarray(i * cols, (i + 1) * cols), g.subarray(idx[i] * cols, (idx[i] + 1) * cols), cols);
-  });
+  }, out);
   return out;
 }
 
@@ -353,7 +353,7 @@ export function concatRows(xs: Tensor[]): Tensor {
       if (x.requiresGrad) be().axpy(1, out.grad.subarray(o, o + x.size), x.gradBuffer(), x.size);
       o += x.size;
     }
-  });
+  }, out);
   return out;
 }
 
@@ -374,6 +374,6 @@ export function transposeLast2(x: Tensor): Tensor {
   tr(x.data, out.data, false, r, c);
   out.requiresGrad = record([x], () => {
     if (out.grad) tr(out.grad, x.gradBuffer(), true, c, r);
-  });
+  }, out);
   return out;
 }

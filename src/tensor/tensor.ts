@@ -58,7 +58,7 @@ class BufferPool {
 const pool = new BufferPool();
 
 class Scope {
-  owned: Float32Array[] = [];
+  owned = new Set<Float32Array>();
 }
 
 const scopes: Scope[] = [];
@@ -69,8 +69,18 @@ export function allocBuffer(n: number, zero = false): Float32Array {
   if (!s) return new Float32Array(n);
   const b = pool.take(n);
   if (zero) b.fill(0);
-  s.owned.push(b);
+  s.owned.add(b);
   return b;
+}
+
+/** Give a scope-owned buffer back to the pool early (no-op for memory allocated outside scopes). */
+function releaseBuffer(b: Float32Array): void {
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    if (scopes[i].owned.delete(b)) {
+      pool.give(b);
+      return;
+    }
+  }
 }
 
 /**
@@ -102,7 +112,11 @@ export function bufferPoolBytes(): number {
 // Tape and grad mode.
 
 type BackwardFn = () => void;
-const tape: BackwardFn[] = [];
+interface TapeEntry {
+  fn: BackwardFn;
+  out: Tensor | null;
+}
+const tape: TapeEntry[] = [];
 let gradEnabled = true;
 
 /** Run fn without recording anything on the tape (inference, evaluation). */
@@ -120,12 +134,16 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Record a backward closure if any input needs a gradient; returns whether the output needs one. */
-export function record(inputs: readonly (Tensor | null | undefined)[], backward: BackwardFn): boolean {
+/**
+ * Record a backward closure if any input needs a gradient; returns whether the output needs one.
+ * Once the closure has run, nothing reads `out`'s gradient again, so backward() hands that buffer
+ * back to the pool at once: later closures reuse it and peak memory drops.
+ */
+export function record(inputs: readonly (Tensor | null | undefined)[], backward: BackwardFn, out: Tensor | null = null): boolean {
   if (!gradEnabled) return false;
   for (const t of inputs) {
     if (t && t.requiresGrad) {
-      tape.push(backward);
+      tape.push({ fn: backward, out });
       return true;
     }
   }
@@ -204,7 +222,14 @@ export class Tensor {
     } else {
       g[0] = 1;
     }
-    for (let i = tape.length - 1; i >= 0; i--) tape[i]();
+    for (let i = tape.length - 1; i >= 0; i--) {
+      const { fn, out } = tape[i];
+      fn();
+      if (out && !out.isParameter && out.grad) {
+        releaseBuffer(out.grad);
+        out.grad = null;
+      }
+    }
     tape.length = 0;
   }
 
