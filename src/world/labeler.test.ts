@@ -108,3 +108,12 @@ test('preference records rank K answers, the demonstration usually first', () =>
   }
   assert.ok(demoFirst / recs.length > 0.5 && demoFirst / recs.length < 0.95, `${demoFirst}`);
 });
+
+test('a wrong number is found even when the prompt lists every nearby number', () => {
+  const rng = new Rng(4);
+  const prompt = [{ role: 'user' as const, content: 'List the numbers from 0 to 12.' }];
+  const demo = '0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.';
+  const bad = corrupt(rng, w, prompt, demo, 'wrong_fact')!;
+  assert.match(bad, /^(1[3-9]|2\d), 1, 2/);
+  assert.equal(judge(w, prompt, bad).honest, 0);
+});

@@ -33,7 +33,10 @@ function swapValue(rng: Rng, w: World, token: string, avoid: Set<string>): strin
   const lower = token.toLowerCase();
   const pools: readonly (readonly string[])[] = [L.JOBS, L.COLOURS, L.FOODS, L.PET_KINDS, L.ITEM_KINDS, L.DIETS, w.places.map((l) => l.name), w.people.map((p) => p.first)];
   if (/^\d+$/.test(token)) {
-    for (;;) { const v = String(Math.max(0, Number(token) + (rng.next() < 0.5 ? -1 : 1) * (1 + rng.int(9)))); if (!avoid.has(v)) return v; }
+    // Near the true number, but not one the prompt or the answer already has (lists of numbers
+    // can cover a whole neighbourhood: then there is no plausible wrong number, and no corruption).
+    const options = Array.from({ length: 40 }, (_, i) => String(Number(token) + (i < 20 ? i - 20 : i - 19))).filter((v) => Number(v) >= 0 && !avoid.has(v));
+    return options.length ? rng.pick(options) : null;
   }
   const pool = pools.find((xs) => xs.some((x) => x.toLowerCase() === lower));
   if (!pool) return null;
