@@ -36,7 +36,7 @@ ATTN_TARGET static inline vf ld(const float* p) {
   __builtin_memcpy(&v, p, sizeof v);
   return v;
 }
-ATTN_TARGET static inline void st(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
+ATTN_TARGET static inline void st_(float* p, vf v) { __builtin_memcpy(p, &v, sizeof v); }
 // x − (+0) is x exactly (even −0), so the compiler drops the subtraction and just broadcasts.
 ATTN_TARGET static inline vf splat(float x) { return x - vf{}; }
 ATTN_TARGET static inline vi iota() {
@@ -81,10 +81,9 @@ ATTN_TARGET static inline vf vexp(vf x) {
   return x < lo ? vf{} : y;
 }
 
-// keep/(1 − p) for W consecutive keys starting at dropout index idx0 (backend.ts's dropoutKeep).
-ATTN_TARGET static inline vf dropout_factor(const Args& a, uint32_t idx0) {
-  vu x = (vu)iota() + idx0;
-  x = a.seed ^ (x * 0x9e3779b9u);
+// keep/(1 − p) for the W dropout indices in idx (backend.ts's dropoutKeep).
+ATTN_TARGET static inline vf dropout_factor(const Args& a, vu idx) {
+  vu x = a.seed ^ (idx * 0x9e3779b9u);
   x ^= x >> 16;
   x *= 0x85ebca6bu;
   x ^= x >> 13;
@@ -113,7 +112,7 @@ ATTN_TARGET static inline void tile(int64_t K, const float* A, int64_t ars, int6
     }
   }
   for (int r = 0; r < MR; r++)
-    for (int v = 0; v < NV; v++) st(C + r * ldc + v * W, c[r][v]);
+    for (int v = 0; v < NV; v++) st_(C + r * ldc + v * W, c[r][v]);
 }
 
 // Register blocking: MR rows × NV vectors of accumulators (AVX-512: 6×4 of 32 zmm; AVX2 6×2 of 16
@@ -178,72 +177,99 @@ static float* scratch(std::vector<float>& buf, size_t n) {
 // ---------------------------------------------------------------------------------------------
 // Forward, blocked: tasks are (b, h, query block) in that order.
 
-// Online-softmax update of one query row for one key block; s holds the row's raw scores (Np of
-// them, visible ones in [c0, c1)) and is overwritten with the probabilities to multiply V by.
-ATTN_TARGET static void softmax_block_row(const Args& a, float* s, int64_t Np, int64_t c0, int64_t c1,
-                                          float* m, float* l, float* acc_row, int64_t Dp, uint32_t drop_idx0) {
-  const vi lane = iota();
+// The scores of a block are kept transposed, Sᵀ (keys × queries), and computed as K·Qᵀ: K's rows
+// are read in place and only Qᵀ is packed, once per task, instead of transposing every key block.
+// The online softmax then runs with one vector lane per query.
+
+// Query rows [i0, i0 + Mp) of head (b, ·): visible-key intervals (empty for rows ≥ tq) into lo/hi.
+ATTN_TARGET static void row_intervals(const Args& a, int64_t b, int64_t i0, int64_t M, int64_t Mp, int32_t* lo, int32_t* hi) {
+  for (int64_t r = 0; r < Mp; r++) {
+    int64_t l = 1, h = 0;
+    if (r < M) a.visible(b, i0 + r, &l, &h);
+    // Clamp into [0, tk]: the block loop only ever compares key indices j ∈ [0, tk) with them.
+    lo[r] = (int32_t)std::min<int64_t>(std::max<int64_t>(l, 0), a.tk);
+    hi[r] = (int32_t)std::min<int64_t>(std::max<int64_t>(h, 0), a.tk);
+  }
+}
+
+ATTN_TARGET static inline vi ldi(const int32_t* p) {
+  vi v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Online-softmax update of W queries (lanes) over the N keys j0.. of one block. st: Sᵀ rows (one per
+// key, `ld` apart) holding raw scores, overwritten with the probabilities that multiply V (dropout
+// applied). m, l: running max and sum; corr receives the factor the output rows must be scaled by.
+ATTN_TARGET static void softmax_block(const Args& a, float* st, int64_t stride, int64_t N, int64_t j0, vi lo, vi hi,
+                                      float* m, float* l, float* corr, vu drop_row) {
   vf mx = splat(-INFINITY);
-  for (int64_t c = 0; c < Np; c += W) {
-    vi col = lane + (int32_t)c;
-    vf x = ld(s + c) * a.scale;
-    x = (col >= (int32_t)c0) & (col < (int32_t)c1) ? x : splat(-INFINITY);
-    st(s + c, x);
+  for (int64_t c = 0; c < N; c++) {
+    const int32_t j = (int32_t)(j0 + c);
+    vf x = ld(st + c * stride) * a.scale;
+    x = (lo <= j) & (hi > j) ? x : splat(-INFINITY);
+    st_(st + c * stride, x);
     mx = mx > x ? mx : x;
   }
-  float m_new = std::max(*m, hmax(mx));
-  float corr = std::exp(*m - m_new);  // 0 on the first block that sees a key (m = −∞)
+  const vf m_old = ld(m);
+  const vf m_new = m_old > mx ? m_old : mx;
+  const vf m_use = m_new == -INFINITY ? vf{} : m_new;  // lanes that saw no key yet: e^{−∞ − 0} = 0
+  const vf c_ = vexp(m_old - m_use);
   vf sum = vf{};
-  for (int64_t c = 0; c < Np; c += W) {
-    vf p = vexp(ld(s + c) - m_new);
+  for (int64_t c = 0; c < N; c++) {
+    vf p = vexp(ld(st + c * stride) - m_use);
     sum += p;
-    if (a.threshold) p *= dropout_factor(a, drop_idx0 + (uint32_t)c);
-    st(s + c, p);
+    if (a.threshold) p *= dropout_factor(a, drop_row + (uint32_t)(j0 + c));
+    st_(st + c * stride, p);
   }
-  *l = *l * corr + hsum(sum);
-  if (corr != 1.0f)
-    for (int64_t d = 0; d < Dp; d += W) st(acc_row + d, ld(acc_row + d) * corr);
-  *m = m_new;
+  st_(l, ld(l) * c_ + sum);
+  st_(m, m_new);
+  st_(corr, c_);
 }
 
 ATTN_TARGET void forward_blocks(const Args& a, int64_t begin, int64_t end) {
+  constexpr int64_t LQ = kBlockQ;  // leading dimension of Qᵀ and Sᵀ
   const int64_t D = a.D, Dp = round_up(D, W), nqb = (a.tq + kBlockQ - 1) / kBlockQ;
+  const bool v_in_place = D % W == 0;  // V rows are whole vectors: read them where they are
   thread_local std::vector<float> buf;
-  float* kt = scratch(buf, (size_t)(D * kBlockK + kBlockK * Dp + kBlockQ * kBlockK + kBlockQ * Dp + 2 * kBlockQ));
-  float* vp = kt + D * kBlockK;
-  float* S = vp + kBlockK * Dp;
-  float* acc = S + kBlockQ * kBlockK;
-  float* m = acc + kBlockQ * Dp;
-  float* l = m + kBlockQ;
+  float* qt = scratch(buf, (size_t)(D * LQ + kBlockK * LQ + kBlockK * Dp + LQ * Dp + 3 * LQ + 2 * LQ));
+  float* st = qt + D * LQ;
+  float* vp = st + kBlockK * LQ;
+  float* acc = vp + kBlockK * Dp;
+  float* m = acc + LQ * Dp;
+  float* l = m + LQ;
+  float* corr = l + LQ;
+  int32_t* lo = reinterpret_cast<int32_t*>(corr + LQ);
+  int32_t* hi = lo + LQ;
   for (int64_t task = begin; task < end; task++) {
     const int64_t b = task / (a.H * nqb), h = task / nqb % a.H, i0 = task % nqb * kBlockQ;
-    const int64_t M = std::min(kBlockQ, a.tq - i0);
-    const float* q = a.q + b * a.qsb + i0 * a.qst + h * D;
+    const int64_t M = std::min(kBlockQ, a.tq - i0), Mp = round_up(M, W);
     const float* k = a.k + b * a.ksb + h * D;
     const float* v = a.v + b * a.vsb + h * D;
-    int64_t jlo, jhi, unused;
-    a.visible(b, i0, &jlo, &unused);
-    a.visible(b, i0 + M - 1, &unused, &jhi);
-    for (int64_t r = 0; r < M; r++) m[r] = -INFINITY, l[r] = 0.0f;
+    pack_transposed(a.q + b * a.qsb + i0 * a.qst + h * D, a.qst, M, Mp, D, qt, LQ);
+    row_intervals(a, b, i0, M, Mp, lo, hi);
+    const int64_t jlo = lo[0], jhi = hi[M - 1];  // both grow with i: the block's keys lie in between
+    std::fill(m, m + Mp, -INFINITY);
+    std::fill(l, l + Mp, 0.0f);
     std::fill(acc, acc + M * Dp, 0.0f);
+    const vu drop_lanes = (vu)iota() * (uint32_t)a.tk;
     for (int64_t j0 = jlo; j0 < jhi; j0 += kBlockK) {
-      const int64_t N = std::min(kBlockK, jhi - j0), Np = round_up(N, W);
-      pack_transposed(k + j0 * a.kst, a.kst, N, Np, D, kt, kBlockK);
-      gemm(M, Np, D, q, a.qst, 1, kt, kBlockK, S, kBlockK, false);  // S = Q·Kᵀ (M × Np)
-      for (int64_t r = 0; r < M; r++) {
-        int64_t lo, hi;
-        a.visible(b, i0 + r, &lo, &hi);
-        const int64_t c0 = std::max<int64_t>(lo - j0, 0), c1 = std::min(hi - j0, N);
-        float* s = S + r * kBlockK;
-        if (c1 <= c0) {  // this row sees none of these keys
-          std::fill(s, s + Np, 0.0f);
-          continue;
-        }
-        softmax_block_row(a, s, Np, c0, c1, m + r, l + r, acc + r * Dp, Dp,
-                          a.dropout_row(b, h, i0 + r) + (uint32_t)j0);
+      const int64_t N = std::min(kBlockK, jhi - j0);
+      gemm(N, Mp, D, k + j0 * a.kst, a.kst, 1, qt, LQ, st, LQ, false);  // Sᵀ = K·Qᵀ (N × Mp)
+      for (int64_t r = 0; r < Mp; r += W)
+        softmax_block(a, st + r, LQ, N, j0, ldi(lo + r), ldi(hi + r), m + r, l + r, corr + r,
+                      drop_lanes + a.dropout_row(b, h, i0 + r));
+      for (int64_t r = 0; r < M; r++)
+        if (corr[r] != 1.0f)
+          for (int64_t d = 0; d < Dp; d += W) st_(acc + r * Dp + d, ld(acc + r * Dp + d) * corr[r]);
+      const float* vb = v + j0 * a.vst;
+      int64_t ldv = a.vst;
+      if (!v_in_place) {
+        pack_rows(vb, a.vst, N, N, D, Dp, vp);
+        vb = vp;
+        ldv = Dp;
       }
-      pack_rows(v + j0 * a.vst, a.vst, N, Np, D, Dp, vp);
-      gemm(M, Dp, Np, S, kBlockK, 1, vp, Dp, acc, Dp, true);  // acc += P̃·V
+      gemm(M, Dp, N, st, 1, LQ, vb, ldv, acc, Dp, true);  // acc += P̃·V
     }
     for (int64_t r = 0; r < M; r++) {
       float* o = a.out + ((b * a.tq + i0 + r) * a.H + h) * D;
@@ -304,8 +330,8 @@ ATTN_TARGET void forward_rows(const Args& a, int64_t begin, int64_t end) {
     for (int64_t j = 0; j < np; j += W) {
       vf p = vexp(ld(s + j) - mx);
       sum += p;
-      if (a.threshold) p *= dropout_factor(a, idx0 + (uint32_t)j);
-      st(s + j, p);
+      if (a.threshold) p *= dropout_factor(a, (vu)iota() + (idx0 + (uint32_t)j));
+      st_(s + j, p);
     }
     const float l = hsum(sum);
     std::fill(acc, acc + Dp, 0.0f);
@@ -314,7 +340,7 @@ ATTN_TARGET void forward_rows(const Args& a, int64_t begin, int64_t end) {
       const float p = s[j];
       if (p == 0.0f) continue;
       const float* vj = v + (lo + j) * a.vst;
-      for (int64_t d = 0; d < Dv; d += W) st(acc + d, ld(acc + d) + p * ld(vj + d));
+      for (int64_t d = 0; d < Dv; d += W) st_(acc + d, ld(acc + d) + p * ld(vj + d));
       for (int64_t d = Dv; d < D; d++) acc[d] += p * vj[d];
     }
     const float inv = 1.0f / l;
@@ -337,12 +363,12 @@ ATTN_TARGET static void backward_block_row(const Args& a, float* s, float* dp, i
     vf g = ld(dp + c);
     vf pd = p;
     if (a.threshold) {
-      vf f = dropout_factor(a, drop_idx0 + (uint32_t)c);
+      vf f = dropout_factor(a, (vu)iota() + (drop_idx0 + (uint32_t)c));
       pd = p * f;
       g = g * f;
     }
-    st(s + c, pd);
-    st(dp + c, p * (g - Di) * a.scale);
+    st_(s + c, pd);
+    st_(dp + c, p * (g - Di) * a.scale);
   }
 }
 
