@@ -65,3 +65,9 @@ test('medium holds at least 20 M characters of reference text', () => {
   for (const d of referenceDocuments(m)) chars += d.text.length;
   assert.ok(chars >= 20_000_000, `${chars}`);
 });
+
+test('a plot nobody fits is an error, not an endless search', () => {
+  const lonely = buildWorld(5, 'small');
+  for (const p of lonely.people) p.secret = null;
+  assert.throws(() => story(new Rng(1), lonely, 'secret'), /no one in this world fits the plot 'secret'/);
+});

@@ -186,10 +186,11 @@ const PLOTS: Record<Plot, (rng: Rng, w: World, h: Person) => Story | null> = { l
 /** A story of the given plot (or any plot), retrying heroes until one fits the plot. */
 export function story(rng: Rng, w: World, plot?: Plot): Story {
   const plots = Object.keys(PLOTS) as Plot[];
-  for (;;) {
+  for (let tries = 0; tries < 10000; tries++) {
     const s = PLOTS[plot ?? rng.pick(plots)](rng, w, rng.pick(w.people));
     if (s) return s;
   }
+  throw new RangeError(`no one in this world fits the plot '${plot}'`);
 }
 
 export function storyDocument(rng: Rng, w: World): Doc {
