@@ -10,6 +10,7 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  ladder: () => import('./ladder.ts').then((m) => m.ladderCommand),
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
   tokenizer: () => import('./tokenizer.ts').then((m) => m.tokenizerCommand),
   tokenize: () => import('./tokenizer.ts').then((m) => m.tokenizeCommand),
