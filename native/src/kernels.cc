@@ -12,6 +12,7 @@
 #include "common.h"
 #include "kernels_table.h"
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -125,7 +126,11 @@ struct Need {
   }
 };
 Need just(const char* a, int64_t x) { return {x, a, x, nullptr, 0}; }
-Need product(const char* a, const char* b, int64_t x, int64_t y) { return {x * y, a, x, b, y}; }
+// A product too large for any array (or for int64) needs more than any array has: the check fails.
+Need product(const char* a, const char* b, int64_t x, int64_t y) {
+  const bool huge = x != 0 && y > kMaxCount / x;
+  return {huge ? INT64_MAX : x * y, a, x, b, y};
+}
 
 class Args {
  public:

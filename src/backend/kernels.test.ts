@@ -536,6 +536,7 @@ test('bad sizes are ShapeErrors naming the op and the sizes, on both backends; t
     ['sumRows', (k) => k.sumRows(new F32(6), small, 1, 6), /sumRows: out has 5 elements, needs 6/],
     ['dropoutForward', (k) => k.dropoutForward(small, small, 5, 1, 0), /dropoutForward: p must be in \[0, 1\)/],
     ['axpy', (k) => k.axpy(1, small, small, 7), /axpy: x has 5 elements, needs 7/],
+    ['sumRows', (k) => k.sumRows(small, small, 2 ** 40, 2 ** 40), /sumRows: x has 5 elements, needs \S+ \(rows·cols = 1099511627776·1099511627776\)/],
   ];
   for (const [name, call, message] of calls) {
     for (const [label, k] of [['ts', tsKernels], ['native', nativeKernels(addon)]] as const) {
