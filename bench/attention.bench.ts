@@ -5,12 +5,9 @@
 // (B, T, H·D) arrays, so neither pays for a transpose. Timed interleaved, median of several reps,
 // at 2 then 1 threads. memory_mb is what the fused kernel keeps between forward and backward (lse);
 // ref_memory_mb is the unfused score matrix (P).
-import { createRequire } from 'node:module';
 import { emit, log, median } from './harness.ts';
 import { backend, backendNotice } from '../src/backend/index.ts';
 import type { AttentionBackward, Backend } from '../src/backend/backend.ts';
-import { nativeAttention } from '../src/backend/native/attention.ts';
-import { addonPath, loadAddon, type Addon } from '../src/backend/native/index.ts';
 import { Rng } from '../src/util/rng.ts';
 
 interface Config {
@@ -114,36 +111,35 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 export async function run(): Promise<void> {
-  // The fused kernel needs only the addon; the unfused reference needs the whole native backend.
-  const addon: Addon = loadAddon() ?? (createRequire(import.meta.url)(addonPath) as Addon);
-  const fused = nativeAttention(addon);
   const be = backend();
-  const unfusedReady = be.name === 'native';
-  if (!unfusedReady) log(`attention: unfused reference skipped: ${backendNotice() ?? 'the native backend is not in use'}`);
+  if (be.name !== 'native') {
+    log(`attention: skipped (the kernel under test is native): ${backendNotice() ?? 'GPTKIT_BACKEND=ts selects the TypeScript kernels'}`);
+    return;
+  }
   const reps = Number(process.env.GPTKIT_BENCH_REPS ?? 5);
   const rng = new Rng(42);
   // 2 threads first, then 1.
   for (const threads of [2, 1]) {
-    addon.setThreads(threads);
+    be.setThreads(threads);
     for (const c of CONFIGS) {
       const p = problem(c, rng);
-      const u = unfusedReady ? unfusedBuffers(c) : null;
+      const u = unfusedBuffers(c);
       const pRef: AttentionBackward = { ...p, out: new Float32Array(p.out.length), dq: new Float32Array(p.dq.length), dk: new Float32Array(p.dk.length), dv: new Float32Array(p.dv.length) };
-      const fusedStep = () => { fused.attentionForward(p); fused.attentionBackward(p); };
-      const refStep = () => unfusedStep(be, c, pRef, u!);
+      const fusedStep = () => { be.attentionForward(p); be.attentionBackward(p); };
+      const refStep = () => unfusedStep(be, c, pRef, u);
       fusedStep();
-      if (u) refStep();
+      refStep();
       const tf: number[] = [], tr: number[] = [];
       for (let r = 0; r < reps; r++) {
         tf.push(seconds(fusedStep));
-        if (u) tr.push(seconds(refStep));
+        tr.push(seconds(refStep));
       }
-      if (u) log(`attention ${c.name} ×${threads}: max |out fused − unfused| = ${maxAbsDiff(p.out, pRef.out).toExponential(2)}`);
+      log(`attention ${c.name} ×${threads}: max |out fused − unfused| = ${maxAbsDiff(p.out, pRef.out).toExponential(2)}`);
       const mb = (floats: number) => Number((floats * 4 / 2 ** 20).toFixed(3));
       emit({
         name: 'attention', config: c.name, threads, value: Number((median(tf) * 1e3).toFixed(2)), unit: 'ms',
-        ref: 'gptkit-unfused', ref_value: u ? Number((median(tr) * 1e3).toFixed(2)) : null,
-        batch: c.batch, seq: c.seq, heads: c.heads, head_dim: c.headDim, causal: true, simd: addon.getSimd(),
+        ref: 'gptkit-unfused', ref_value: Number((median(tr) * 1e3).toFixed(2)),
+        batch: c.batch, seq: c.seq, heads: c.heads, head_dim: c.headDim, causal: true, simd: be.simd(),
         memory_mb: mb(c.batch * c.heads * c.seq), ref_memory_mb: mb(c.batch * c.heads * c.seq * c.seq),
       });
     }

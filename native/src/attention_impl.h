@@ -5,14 +5,17 @@
 // Forward (flash attention): one task is (batch, head, block of kBlockQ queries). Keys are visited
 // in blocks of kBlockK, only those some query of the block can see (causal and banded attention skip
 // the rest); an online softmax keeps a running max m, sum l and unnormalised output per query, so no
-// score matrix outlives its tile. Scratch is O(kBlockQ·headDim + kBlockK·headDim) per thread.
+// score matrix outlives its tile. Scores are kept transposed (keys × queries, computed as K·Qᵀ) so
+// K is read in place and only the task's Qᵀ is packed; the softmax runs with one vector lane per
+// query. Scratch is O(kBlockQ·headDim + kBlockK·headDim) per thread.
 // KV-cache decoding (tq ≤ kRowPathMaxTq) takes a row path instead: one task per query row, scores
 // straight from K without packing it (the work is reading K and V once).
 //
 // Backward (flash attention 2): one task is one (batch, head), so dK and dV are summed in a fixed
 // order whatever the thread count. Key blocks outer, query blocks inner: S = Q·Kᵀ and P = e^{S·scale
 // − lse} are recomputed, dV += P̃ᵀ·dO, dP = dO·Vᵀ, dS = scale·P⊙(dP·keep − D), dK += dSᵀ·Q, dQ += dS·K
-// (dQ summed over key blocks in a per-head scratch, then added to dq once).
+// (dQ summed over key blocks in a per-head scratch, then added to dq once). Scratch is O(tq·headDim)
+// per thread (Q, dO and dQ of the head, packed), never O(T²).
 //
 // Every product is one small GEMM, gemm() below: C (M×N) = or += A·B with A read through two strides
 // (so Aᵀ costs nothing) and B's rows contiguous vectors; operands that serve as B are packed with

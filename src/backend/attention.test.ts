@@ -4,12 +4,11 @@
 // q/k/v read straight out of one fused (B, T, 3C) projection; argument checking.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import type { AttentionBackward, AttentionForward } from './backend.ts';
 import { dropoutKeep, dropoutThreshold } from './backend.ts';
 import { attentionBackward, attentionForward, dropoutIndex } from './ts/attention.ts';
 import { nativeAttention } from './native/attention.ts';
-import { addonPath, loadAddon, type Addon } from './native/index.ts';
+import { loadAddon, loadNative, type Addon } from './native/index.ts';
 import { Rng } from '../util/rng.ts';
 import { ShapeError } from '../util/errors.ts';
 
@@ -267,13 +266,11 @@ test('ts backward matches finite differences (plain, masked with tq < tk, dropou
 // ---------------------------------------------------------------------------------------------
 // Native kernels.
 
-/**
- * The raw addon. loadAddon() wraps every kernel family at once and gives null while any of them
- * cannot be wrapped; attention needs only its own two functions, so fall back to requiring the
- * built file directly. A missing build is a failure, not a skip.
- */
+/** The raw addon; a missing or unloadable build is a failure here, not a skip. */
 function addon(): Addon {
-  return loadAddon() ?? (createRequire(import.meta.url)(addonPath) as Addon);
+  const a = loadAddon();
+  assert.ok(a, `the native addon did not load (${loadNative().error}); build it with npm run build:native`);
+  return a;
 }
 
 /** Runs fn under every SIMD path this CPU has and 1 and 2 threads; restores the settings after. */
@@ -388,6 +385,10 @@ test('bad arguments are typed errors naming the op, the field and the shapes', (
     ['short keyEnd', (p) => { p.keyEnd = new Int32Array(1); }, /keyEnd needs one entry per batch row \(2\) but has 1/],
     ['bad seed', (p) => { p.seed = -1; }, /seed must be a uint32/],
     ['infinite scale', (p) => { p.scale = Infinity; }, /scale must be finite/],
+    ['negative offset', (p) => { p.vOffset = -1; }, /attentionForward: vOffset must be a non-negative integer, got -1/],
+    ['float64 q', (p) => { p.q = new Float64Array(p.q.length) as unknown as Float32Array; }, /attentionForward: q must be a Float32Array/],
+    ['float64 lse', (p) => { p.lse = new Float64Array(p.lse.length) as unknown as Float32Array; }, /attentionForward: lse must be a Float32Array/],
+    ['plain-array keyStart', (p) => { p.keyStart = [0, 0] as unknown as Int32Array; }, /attentionForward: keyStart must be an Int32Array or null/],
   ];
   for (const [what, spoil, message] of bad) {
     for (const kernels of [tsKernels, native]) {
@@ -429,6 +430,7 @@ test('the addon checks every length itself: RangeError/TypeError, never out-of-b
     [set(23, 2 ** 32), 'forward', /seed must be a uint32/],
     [set(17, NaN), 'forward', /scale must be finite/],
     [set(9, new Float64Array(60)), 'forward', /argument 9 must be a Float32Array/],
+    [(xs) => { xs[2] = 4096; xs[8] = 2 ** 53 - 1; }, 'forward', /attentionForward: q needs more than 2\^63 elements/],
   ];
   for (const [n, [spoil, which, message]] of cases.entries()) {
     const spoilt = ok.slice();

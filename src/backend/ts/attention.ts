@@ -32,8 +32,8 @@ function checkStrided(op: string, p: AttentionParams, name: string, arr: F32, of
   for (const [field, x] of [[`${name}Offset`, offset], [`${name}StrideB`, strideB], [`${name}StrideT`, strideT]] as const) {
     if (!Number.isSafeInteger(x) || x < 0) throw new ShapeError(`${op}: ${field} must be a non-negative integer, got ${x}`);
   }
-  const last = offset + (p.batch - 1) * strideB + (t - 1) * strideT + p.heads * p.headDim;
   if (!(arr instanceof Float32Array)) throw new ShapeError(`${op}: ${name} must be a Float32Array`);
+  const last = offset + (p.batch - 1) * strideB + (t - 1) * strideT + p.heads * p.headDim;
   if (last > arr.length) {
     throw new ShapeError(`${op}: ${name} needs ${last} elements (${describe(p)}, ${name}Offset=${offset}, ${name}StrideB=${strideB}, ${name}StrideT=${strideT}) but has ${arr.length}`);
   }
