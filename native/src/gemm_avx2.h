@@ -72,41 +72,40 @@ GPTKIT_AVX2 static void micro(int64_t kc, const float* a, const float* b, int64_
   }
 }
 
-// y = x·B, 4 rows of B per pass over a 1024-column strip of y (see gemm_avx512.h).
+// y += x[p..p+R)·B[p..p+R) over columns [0, w): one pass over y for R rows of B.
+template <int R>
+GPTKIT_AVX2 static inline void gemv_rows(const float* x, const float* b, int64_t ldb, int64_t w, float* y) {
+  __m256 xv[R];
+  const float* rows[R];
+#pragma GCC unroll 8
+  for (int q = 0; q < R; q++) {
+    xv[q] = _mm256_set1_ps(x[q]);
+    rows[q] = b + q * ldb;
+  }
+  const int64_t w8 = w / 8 * 8;
+  for (int64_t j = 0; j < w8; j += 8) {
+    __m256 acc = _mm256_loadu_ps(y + j);
+#pragma GCC unroll 8
+    for (int q = 0; q < R; q++) acc = _mm256_fmadd_ps(xv[q], _mm256_loadu_ps(rows[q] + j), acc);
+    _mm256_storeu_ps(y + j, acc);
+  }
+  // The same FMA chain one lane at a time, so every column is rounded alike.
+  for (int64_t j = w8; j < w; j++) {
+    float acc = y[j];
+    for (int q = 0; q < R; q++) acc = std::fma(x[q], rows[q][j], acc);
+    y[j] = acc;
+  }
+}
+
+// y = x·B: 8 rows of B per pass over a strip of y kept in L2 (see gemm_avx512.h).
 GPTKIT_AVX2 static void gemv_n(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
-  constexpr int64_t kStrip = 1024;
+  constexpr int64_t kStrip = 32768;
   for (int64_t j0 = 0; j0 < n; j0 += kStrip) {
     const int64_t w = std::min(kStrip, n - j0);
-    const int64_t w8 = w / 8 * 8;
-    float* yy = y + j0;
-    for (int64_t j = 0; j < w; j++) yy[j] = 0.f;
+    for (int64_t j = 0; j < w; j++) y[j0 + j] = 0.f;
     int64_t p = 0;
-    for (; p + 4 <= k; p += 4) {
-      const __m256 x0 = _mm256_set1_ps(x[p]), x1 = _mm256_set1_ps(x[p + 1]);
-      const __m256 x2 = _mm256_set1_ps(x[p + 2]), x3 = _mm256_set1_ps(x[p + 3]);
-      const float* r0 = b + p * ldb + j0;
-      const float* r1 = r0 + ldb;
-      const float* r2 = r1 + ldb;
-      const float* r3 = r2 + ldb;
-      for (int64_t j = 0; j < w8; j += 8) {
-        __m256 acc = _mm256_loadu_ps(yy + j);
-        acc = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), acc);
-        acc = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), acc);
-        acc = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), acc);
-        acc = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), acc);
-        _mm256_storeu_ps(yy + j, acc);
-      }
-      // The same FMA chain, one lane at a time, so every column gets the same rounding.
-      for (int64_t j = w8; j < w; j++)
-        yy[j] = std::fma(x[p + 3], r3[j], std::fma(x[p + 2], r2[j], std::fma(x[p + 1], r1[j], std::fma(x[p], r0[j], yy[j]))));
-    }
-    for (; p < k; p++) {
-      const __m256 xp = _mm256_set1_ps(x[p]);
-      const float* r0 = b + p * ldb + j0;
-      for (int64_t j = 0; j < w8; j += 8)
-        _mm256_storeu_ps(yy + j, _mm256_fmadd_ps(xp, _mm256_loadu_ps(r0 + j), _mm256_loadu_ps(yy + j)));
-      for (int64_t j = w8; j < w; j++) yy[j] = std::fma(x[p], r0[j], yy[j]);
-    }
+    for (; p + 8 <= k; p += 8) gemv_rows<8>(x + p, b + p * ldb + j0, ldb, w, y + j0);
+    for (; p < k; p++) gemv_rows<1>(x + p, b + p * ldb + j0, ldb, w, y + j0);
   }
 }
 

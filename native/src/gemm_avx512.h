@@ -86,52 +86,36 @@ GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int6
   }
 }
 
-// y = x·B over a column range: 4 rows of B per pass over a 1024-column strip of y held in L1, so B
-// streams row by row (prefetch-friendly) and y is read and written once per 4 rows.
+// y += x[p..p+R)·B[p..p+R) over columns [0, w): one pass over y for R rows of B.
+template <int R>
+GPTKIT_AVX512 static inline void gemv_rows(const float* x, const float* b, int64_t ldb, int64_t w, float* y) {
+  __m512 xv[R];
+  const float* rows[R];
+#pragma GCC unroll 8
+  for (int q = 0; q < R; q++) {
+    xv[q] = _mm512_set1_ps(x[q]);
+    rows[q] = b + q * ldb;
+  }
+  for (int64_t j = 0; j < w; j += 16) {
+    const __mmask16 m = w - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (w - j)) - 1);
+    __m512 acc = _mm512_maskz_loadu_ps(m, y + j);
+#pragma GCC unroll 8
+    for (int q = 0; q < R; q++) acc = _mm512_fmadd_ps(xv[q], _mm512_maskz_loadu_ps(m, rows[q] + j), acc);
+    _mm512_mask_storeu_ps(y + j, m, acc);
+  }
+}
+
+// y = x·B over a column range: 8 rows of B per pass over y, y kept in L2 (strips of up to 32K
+// columns), so B streams in long sequential runs (prefetch-friendly from DRAM) and y is read and
+// written once per 8 rows.
 GPTKIT_AVX512 static void gemv_n(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
-  constexpr int64_t kStrip = 1024;
+  constexpr int64_t kStrip = 32768;
   for (int64_t j0 = 0; j0 < n; j0 += kStrip) {
     const int64_t w = std::min(kStrip, n - j0);
     for (int64_t j = 0; j < w; j++) y[j0 + j] = 0.f;
     int64_t p = 0;
-    for (; p + 4 <= k; p += 4) {
-      const __m512 x0 = _mm512_set1_ps(x[p]), x1 = _mm512_set1_ps(x[p + 1]);
-      const __m512 x2 = _mm512_set1_ps(x[p + 2]), x3 = _mm512_set1_ps(x[p + 3]);
-      const float* r0 = b + p * ldb + j0;
-      const float* r1 = r0 + ldb;
-      const float* r2 = r1 + ldb;
-      const float* r3 = r2 + ldb;
-      float* yy = y + j0;
-      int64_t j = 0;
-      for (; j + 16 <= w; j += 16) {
-        __m512 acc = _mm512_loadu_ps(yy + j);
-        acc = _mm512_fmadd_ps(x0, _mm512_loadu_ps(r0 + j), acc);
-        acc = _mm512_fmadd_ps(x1, _mm512_loadu_ps(r1 + j), acc);
-        acc = _mm512_fmadd_ps(x2, _mm512_loadu_ps(r2 + j), acc);
-        acc = _mm512_fmadd_ps(x3, _mm512_loadu_ps(r3 + j), acc);
-        _mm512_storeu_ps(yy + j, acc);
-      }
-      if (j < w) {
-        const __mmask16 m = (__mmask16)((1u << (w - j)) - 1);
-        __m512 acc = _mm512_maskz_loadu_ps(m, yy + j);
-        acc = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, r0 + j), acc);
-        acc = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, r1 + j), acc);
-        acc = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(m, r2 + j), acc);
-        acc = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(m, r3 + j), acc);
-        _mm512_mask_storeu_ps(yy + j, m, acc);
-      }
-    }
-    for (; p < k; p++) {
-      const __m512 xp = _mm512_set1_ps(x[p]);
-      const float* r0 = b + p * ldb + j0;
-      float* yy = y + j0;
-      for (int64_t j = 0; j < w; j += 16) {
-        const __mmask16 m = w - j >= 16 ? 0xffff : (__mmask16)((1u << (w - j)) - 1);
-        __m512 acc = _mm512_maskz_loadu_ps(m, yy + j);
-        acc = _mm512_fmadd_ps(xp, _mm512_maskz_loadu_ps(m, r0 + j), acc);
-        _mm512_mask_storeu_ps(yy + j, m, acc);
-      }
-    }
+    for (; p + 8 <= k; p += 8) gemv_rows<8>(x + p, b + p * ldb + j0, ldb, w, y + j0);
+    for (; p < k; p++) gemv_rows<1>(x + p, b + p * ldb + j0, ldb, w, y + j0);
   }
 }
 
