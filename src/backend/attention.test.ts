@@ -304,6 +304,9 @@ const nativeCases: Case[] = [
   { batch: 2, heads: 1, tq: 7, tk: 7, headDim: 64, causal: true, window: 0, keyStart: [7, 2], keyEnd: [7, 6], dropout: 0.1 },
   { batch: 1, heads: 3, tq: 33, tk: 130, headDim: 7, causal: true, window: 5, keyStart: [40], keyEnd: null, dropout: 0 },
   { batch: 1, heads: 1, tq: 33, tk: 33, headDim: 256, causal: true, window: 0, keyStart: null, keyEnd: null, dropout: 0.1 },
+  // More queries than keys: the first causal queries see nothing. A window wider than the sequence.
+  { batch: 1, heads: 2, tq: 9, tk: 4, headDim: 7, causal: true, window: 0, keyStart: null, keyEnd: null, dropout: 0 },
+  { batch: 1, heads: 1, tq: 70, tk: 70, headDim: 64, causal: true, window: 100, keyStart: null, keyEnd: null, dropout: 0 },
 ];
 
 function assertSame(x: AttentionBackward, y: AttentionBackward, tol: number, what: string): void {
