@@ -193,17 +193,30 @@ static void softmax_bwd(const float* out, const float* dout, float* dx, int64_t 
 }
 
 // loss = lse − (1−s)·x[t] − (s/V)·Σx  (= −Σ q·log p with q = (1−s)·onehot + s/V).
+// A vocabulary-wide row is read from memory once: each block of it is scanned twice while it sits in
+// L1 (max and Σx, then Σe^(x−max)), and the running sum is rescaled whenever the max grows.
 static void ce_fwd(const float* logits, const int32_t* targets, float* losses, float* lse, int64_t r0, int64_t r1,
                    int64_t vocab, int32_t ignore, float smoothing) {
+  constexpr int64_t kBlock = 2048;
   for (int64_t r = r0; r < r1; r++) {
     const float* x = logits + r * vocab;
-    float mx, sx;
-    row_max_sum(x, vocab, &mx, &sx);
-    const double l = (double)mx + std::log((double)row_sum_exp(x, vocab, mx));
+    float mx = -INFINITY, sum_exp = 0.0f;
+    double sx = 0;
+    for (int64_t b = 0; b < vocab; b += kBlock) {
+      const int64_t n = std::min(kBlock, vocab - b);
+      float bmax, bsum;
+      row_max_sum(x + b, n, &bmax, &bsum);
+      sx += bsum;
+      if (bmax > mx) {
+        sum_exp *= std::exp(mx - bmax);  // e^−∞ = 0 for the first block
+        mx = bmax;
+      }
+      if (mx > -INFINITY) sum_exp += row_sum_exp(x + b, n, mx);  // an all −∞ prefix adds nothing
+    }
+    const double l = (double)mx + std::log((double)sum_exp);
     lse[r] = (float)l;
     const int32_t t = targets[r];
-    losses[r] = t == ignore ? 0.0f
-                            : (float)(l - (1.0 - smoothing) * x[t] - ((double)smoothing / (double)vocab) * sx);
+    losses[r] = t == ignore ? 0.0f : (float)(l - (1.0 - smoothing) * x[t] - ((double)smoothing / (double)vocab) * sx);
   }
 }
 
