@@ -64,6 +64,12 @@ export interface FuzzyDedupStage {
   threshold: number;
   numPerm: number;
   ngram: number;
+  /**
+   * Weight of the false-negative area when choosing bands × rows (the false-positive area gets
+   * 1 − this). Candidates are confirmed by their estimated Jaccard, so a false positive costs only
+   * a comparison: the default favours finding every pair.
+   */
+  fnWeight: number;
   /** bands × rows; chosen from the threshold when not given. */
   bands: number | null;
   rows: number | null;
@@ -220,7 +226,7 @@ function parseStage(c: Checker, s: unknown, p: string, kind: StageConfig['stage'
     };
   }
   if (kind === 'fuzzy_dedup') {
-    const o = c.object(s, p, ['stage', 'threshold', 'numPerm', 'ngram', 'bands', 'rows']);
+    const o = c.object(s, p, ['stage', 'threshold', 'numPerm', 'ngram', 'fnWeight', 'bands', 'rows']);
     const numPerm = o.numPerm === undefined ? defaultMinHashParams.numPerm : c.number(o.numPerm, `${p}.numPerm`, 1, 1024, true);
     const bands = o.bands === undefined ? null : c.number(o.bands, `${p}.bands`, 1, numPerm, true);
     const rows = o.rows === undefined ? null : c.number(o.rows, `${p}.rows`, 1, numPerm, true);
@@ -230,6 +236,7 @@ function parseStage(c: Checker, s: unknown, p: string, kind: StageConfig['stage'
       stage: kind, numPerm, bands, rows,
       threshold: o.threshold === undefined ? 0.7 : c.number(o.threshold, `${p}.threshold`, 0, 1, false, true),
       ngram: o.ngram === undefined ? defaultMinHashParams.ngram : c.number(o.ngram, `${p}.ngram`, 1, 64, true),
+      fnWeight: o.fnWeight === undefined ? 0.9 : c.number(o.fnWeight, `${p}.fnWeight`, 0, 1, false, true),
     };
   }
   if (kind === 'mix') {

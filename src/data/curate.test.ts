@@ -144,7 +144,7 @@ test('config errors name the file and the key', () => {
   bad({ inputs, stages: [] }, /stages: expected a non-empty array/);
   bad({ inputs, stages: [{ stage: 'exact_dedup' }], threads: 1.5 }, /threads: expected an integer/);
   const ok = parseCurateConfig({ inputs, stages: [{ stage: 'fuzzy_dedup' }] }, file);
-  assert.deepEqual(ok.stages[0], { stage: 'fuzzy_dedup', threshold: 0.7, numPerm: 128, ngram: 5, bands: null, rows: null });
+  assert.deepEqual(ok.stages[0], { stage: 'fuzzy_dedup', threshold: 0.7, numPerm: 128, ngram: 5, fnWeight: 0.9, bands: null, rows: null });
   assert.equal(ok.inputs.crawl.paths[0], join(dir, 'crawl.jsonl'));
   assert.equal(ok.output, join(dir, 'curated'));
   writeFileSync(join(dir, 'broken.json'), '{"inputs": ');

@@ -138,7 +138,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
   }
   let bands = 0;
   let rows = 0;
-  if (fuzzy) ({ bands, rows } = fuzzy.bands !== null ? { bands: fuzzy.bands, rows: fuzzy.rows! } : optimalBands(fuzzy.threshold, fuzzy.numPerm));
+  if (fuzzy) ({ bands, rows } = fuzzy.bands !== null ? { bands: fuzzy.bands, rows: fuzzy.rows! } : optimalBands(fuzzy.threshold, fuzzy.numPerm, 1 - fuzzy.fnWeight, fuzzy.fnWeight));
 
   // ---- pass 1: read, filter up to the fuzzy barrier ----
   const barrier = fuzzy ? filters.indexOf(fuzzy) : filters.length;
@@ -288,7 +288,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
       }
     });
     Object.assign(fz, {
-      threshold: fuzzy.threshold, num_perm: fuzzy.numPerm, ngram: fuzzy.ngram, bands, rows,
+      threshold: fuzzy.threshold, num_perm: fuzzy.numPerm, ngram: fuzzy.ngram, fn_weight: fuzzy.fnWeight, bands, rows,
       clusters, duplicates: fz.docs_in - fz.docs_out, candidate_pairs: candidatePairs, confirmed_pairs: confirmedPairs,
       cluster_sizes: sizeHist, largest_clusters: [...examples.values()], signature_mb: Number((store!.bytes() / 2 ** 20).toFixed(1)),
     });
