@@ -216,7 +216,9 @@ static void ce_fwd(const float* logits, const int32_t* targets, float* losses, f
     const double l = (double)mx + std::log((double)sum_exp);
     lse[r] = (float)l;
     const int32_t t = targets[r];
-    losses[r] = t == ignore ? 0.0f : (float)(l - (1.0 - smoothing) * x[t] - ((double)smoothing / (double)vocab) * sx);
+    // The smoothing term only when smoothing > 0: masked (−∞) logits make Σx = −∞, and 0·∞ is NaN.
+    const double smooth = smoothing > 0 ? ((double)smoothing / (double)vocab) * sx : 0.0;
+    losses[r] = t == ignore ? 0.0f : (float)(l - (1.0 - smoothing) * x[t] - smooth);
   }
 }
 

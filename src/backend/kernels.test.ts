@@ -521,6 +521,36 @@ test('native matches the reference on every SIMD path and thread count, bit-iden
   assert.equal(addon.getSimd(), simdBefore);
 });
 
+test('masked (−∞) logits: finite loss, zero probability and zero gradient, on every backend and SIMD path', () => {
+  const addon = requireAddon();
+  const levels = addon.simdLevels() as string[], simdBefore = addon.getSimd() as string;
+  // Row 0: the first 5000 of 6000 classes masked (more than one of the native kernel's 2048-wide
+  // blocks, so its running max starts at −∞); row 1: every other class masked.
+  const rows = 2, vocab = 6000, rng = new Rng(11);
+  const logits = randn(rng, rows * vocab, 2);
+  for (let c = 0; c < 5000; c++) logits[c] = -Infinity;
+  for (let c = 0; c < vocab; c += 2) logits[vocab + c] = -Infinity;
+  const targets = Int32Array.from([5500, 1]);
+  const finite = Float64Array.from(logits, (v) => (v === -Infinity ? -1e300 : v)); // e^(−1e300 − max) = 0 in float64
+  const want = crossEntropy64(finite, targets, rows, vocab, 0);
+  const wantProbs = logSoftmax64(finite, rows, vocab).map(Math.exp);
+  const backends: [string, Kernels][] = [['ts', tsKernels], ...levels.map((l): [string, Kernels] => [l, nativeKernels(addon)])];
+  try {
+    for (const [label, k] of backends) {
+      if (label !== 'ts') assert.equal(addon.setSimd(label), true);
+      const losses = new F32(rows), lse = new F32(rows), probs = new F32(rows * vocab), dlogits = new F32(rows * vocab);
+      k.crossEntropyForward(logits, targets, losses, lse, rows, vocab, IGNORE, 0);
+      assertClose(losses, want, 1e-5, `${label} losses`);
+      k.softmaxForward(logits, probs, rows, vocab);
+      assertClose(probs, wantProbs, 1e-5, `${label} softmax`);
+      k.crossEntropyBackward(logits, targets, lse, new F32(rows).fill(1), dlogits, rows, vocab, IGNORE, 0);
+      for (let i = 0; i < rows * vocab; i++) if (logits[i] === -Infinity) assert.ok(Object.is(dlogits[i], 0) || Object.is(dlogits[i], -0), `${label} dlogits[${i}]`);
+    }
+  } finally {
+    addon.setSimd(simdBefore);
+  }
+});
+
 test('bad sizes are ShapeErrors naming the op and the sizes, on both backends; the raw addon throws, never crashes', () => {
   const addon = requireAddon();
   const small = new F32(5), ids = Int32Array.from([0, 9]);

@@ -181,7 +181,9 @@ export function crossEntropyForward(logits: F32, targets: I32, losses: F32, lse:
     const l = max + Math.log(sumExp);
     lse[r] = l;
     const t = targets[r];
-    losses[r] = t === ignoreIndex ? 0 : l - (1 - smoothing) * logits[o + t] - (smoothing / vocab) * sumX;
+    // The smoothing term only when smoothing > 0: masked (−∞) logits make Σx = −∞, and 0·∞ is NaN.
+    const smooth = smoothing > 0 ? (smoothing / vocab) * sumX : 0;
+    losses[r] = t === ignoreIndex ? 0 : l - (1 - smoothing) * logits[o + t] - smooth;
   }
 }
 
