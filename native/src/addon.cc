@@ -82,8 +82,9 @@ struct Pool {
     *e = *b + per + (t < rem ? 1 : 0);
   }
 
-  void worker(int t) {
-    uint64_t seen = 0;
+  // `seen` starts at the generation current when the worker was made, so a worker added by
+  // resize() after earlier jobs does not mistake the last finished job for a new one.
+  void worker(int t, uint64_t seen) {
     for (;;) {
       std::unique_lock<std::mutex> lk(m);
       cv_start.wait(lk, [&] { return quit || generation != seen; });
@@ -105,7 +106,7 @@ struct Pool {
     stop();
     nthreads = threads < 1 ? 1 : threads;
     quit = false;
-    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t] { worker(t); });
+    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t, g = generation] { worker(t, g); });
   }
 
   void stop() {

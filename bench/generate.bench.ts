@@ -1,0 +1,53 @@
+// generate: decoding tokens/s with the KV cache at batch 1 and 16, for the `small` preset and the
+// GPT-2 124M shape, beside PyTorch CPU decoding with a KV cache written the same way (best of 1 and
+// 2 threads). Batch-1 decoding reads every weight once per token, so it is bound by memory
+// bandwidth: the bench measures the machine's read bandwidth and reports the fraction reached.
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { emit, log, runPythonRef, timeIt } from './harness.ts';
+import { GPT, gptConfig, countParams } from '../src/models/gpt.ts';
+import { generate } from '../src/generate/generate.ts';
+import { argmax } from '../src/generate/sampling.ts';
+import { backend } from '../src/backend/index.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const configs = {
+  small: { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, vocabSize: 4096 },
+  'gpt2-124m': { nLayer: 12, nHead: 12, nEmbd: 768, blockSize: 1024, vocabSize: 50257 },
+};
+const PROMPT = 16;
+const NEW = 32;
+
+/** Read bandwidth in GB/s: a reduction over 512 MB on all threads. */
+function readBandwidth(): number {
+  const x = new Float32Array(128 << 20).fill(1);
+  const s = timeIt(() => backend().sumSquares(x, x.length), 5, 1);
+  return x.byteLength / s / 1e9;
+}
+
+export async function run(): Promise<void> {
+  const bw = readBandwidth();
+  log(`read bandwidth (${backend().threads()} threads): ${bw.toFixed(1)} GB/s`);
+  for (const [name, c] of Object.entries(configs)) {
+    const model = new GPT(gptConfig('tiny', { ...c, dropout: 0 })).eval();
+    for (const batch of [1, 16]) {
+      const prompts = Array.from({ length: batch }, (_, b) => Array.from({ length: PROMPT }, (_, i) => (b * 131 + i * 17) % c.vocabSize));
+      // Time the decode steps only: a run of NEW tokens minus a run of 1 token (prefill + first pick).
+      const full = timeIt(() => generate(model, prompts, (l) => argmax(l), { maxTokens: NEW }), 3, 1);
+      const prefill = timeIt(() => generate(model, prompts, (l) => argmax(l), { maxTokens: 1 }), 3, 1);
+      const tps = (batch * (NEW - 1)) / (full - prefill);
+      let best: number | null = null;
+      for (const threads of [1, 2]) {
+        const r = runPythonRef(join(here, 'ref', 'generate_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, batch, PROMPT, NEW, threads].map(String), ['torch']);
+        if (r && (best === null || r.tokens_per_sec > best)) best = r.tokens_per_sec;
+      }
+      const extra: Record<string, unknown> = {};
+      if (batch === 1) {
+        const bytesPerToken = (countParams(model.config).total - c.blockSize * c.nEmbd) * 4; // every weight but unused positions
+        extra.bandwidth_gbs = Number(bw.toFixed(1));
+        extra.bandwidth_fraction = Number(((bytesPerToken * tps) / (bw * 1e9)).toFixed(3));
+      }
+      emit({ name: 'generate', config: name, batch, threads: backend().threads(), value: Number(tps.toFixed(1)), unit: 'tokens/s', ref: best !== null ? 'pytorch-cpu-kv-cache' : null, ref_value: best !== null ? Number(best.toFixed(1)) : null, ...extra });
+    }
+  }
+}
