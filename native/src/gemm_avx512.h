@@ -254,7 +254,7 @@ GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc
 }
 
 inline const Kernels& kernels() {
-  static const Kernels K = {MR, NR, 14 * 24, 256, 3072,
+  static const Kernels K = {MR, NR, 14 * 16, 512, 3072,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>, micro<7>,
                              micro<8>, micro<9>, micro<10>, micro<11>, micro<12>, micro<13>, micro<14>},
                             gemv_n, gemv_t, pack_a_avx512, pack_b_avx512};

@@ -30,12 +30,12 @@ function checkOperand(p: GemmParams, name: string, rows: number, cols: number, o
   }
 }
 
+const INTEGER_FIELDS = [['m', 0], ['n', 0], ['k', 0], ['batch', 1], ['lda', 1], ['ldb', 1], ['ldc', 1],
+  ['aOffset', 0], ['bOffset', 0], ['cOffset', 0], ['strideA', 0], ['strideB', 0], ['strideC', 0]] as const;
+
 /** Throws a ShapeError naming the operand, the shapes and the buffer length for any call that would read or write out of bounds. */
 export function checkGemmParams(p: GemmParams): void {
-  for (const [field, min] of [['m', 0], ['n', 0], ['k', 0], ['batch', 1], ['lda', 1], ['ldb', 1], ['ldc', 1],
-    ['aOffset', 0], ['bOffset', 0], ['cOffset', 0], ['strideA', 0], ['strideB', 0], ['strideC', 0]] as const) {
-    checkInt(p, field, p[field], min);
-  }
+  for (const [field, min] of INTEGER_FIELDS) checkInt(p, field, p[field], min);
   if (p.beta !== 0 && p.beta !== 1) throw new ShapeError(`gemm: beta must be 0 or 1, got ${p.beta}`);
   if (typeof p.alpha !== 'number') throw new ShapeError(`gemm: alpha must be a number, got ${typeof p.alpha}`);
   const { m, n, transA, transB } = p;
