@@ -1,0 +1,133 @@
+// `gptkit data curate --config FILE [--answers FILE]` (GPT-3's curation pipeline, src/data/curate.ts)
+// and `gptkit data shards --tokenizer DIR --data FILE… --out DIR` (token shards from text).
+// Progress goes to stderr; the summary (or, with --json, the report) to stdout.
+import type { Command } from './main.ts';
+import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
+import { fmtCount, fmtDuration, throttle } from './progress.ts';
+import { ConfigError } from '../util/errors.ts';
+import { loadCurateConfig } from '../data/config.ts';
+import { curate, type CurateProgress } from '../data/curate.ts';
+import { readDocuments, type Malformed } from '../data/readers.ts';
+import { ShardWriter, type ShardTokenizer } from '../data/shards.ts';
+import { loadTokenizer, TokenizerError } from '../tokenizer/index.ts';
+
+export const curateFlags: FlagSpecs = {
+  config: { type: 'string', value: 'FILE', help: 'JSON config naming inputs, stages and output (see README: gptkit data)' },
+  answers: { type: 'string', value: 'FILE', help: "planted answers JSONL (the world's answers/crawl.jsonl): adds dedup_precision, dedup_recall, classifier_auc to the report" },
+  out: { type: 'string', value: 'DIR', help: "output directory (overrides the config's output)" },
+  threads: { type: 'number', help: "worker threads for hashing and scoring (overrides the config's threads; 0 = none)" },
+  tokenizer: { type: 'string', value: 'DIR', help: "tokenizer for a token budget or shards (overrides the shards stage's tokenizer)" },
+  json: { type: 'boolean', help: 'print the report as JSON on stdout instead of a summary' },
+};
+
+export const shardsFlags: FlagSpecs = {
+  tokenizer: { type: 'string', value: 'DIR', default: 'gpt2', help: "tokenizer directory, or 'gpt2' (built in); it must have <|endoftext|>" },
+  data: { type: 'strings', value: 'FILE', help: 'text to tokenize: .txt, .jsonl, .parquet (each optionally .gz) or directories of them' },
+  out: { type: 'string', value: 'DIR', help: 'directory for shard_NNNNN.bin files and index.json' },
+  'text-field': { type: 'string', default: 'text', help: 'JSONL/Parquet field holding the text' },
+  'shard-tokens': { type: 'number', default: 1 << 26, help: 'tokens per shard file' },
+  'on-error': { type: 'string', value: 'skip|fail', default: 'fail', help: 'a malformed record: report and skip it, or stop' },
+};
+
+/** The real tokenizer seen through the small interface data/ needs. */
+export function shardTokenizer(nameOrDir: string): ShardTokenizer {
+  const tok = loadTokenizer(nameOrDir);
+  let eot: number;
+  try {
+    eot = tok.tokenId('<|endoftext|>');
+  } catch (e) {
+    if (e instanceof TokenizerError) throw new ConfigError(`tokenizer '${nameOrDir}' has no <|endoftext|> token to separate documents`, e.hint);
+    throw e;
+  }
+  return { name: nameOrDir, vocabSize: tok.vocabSize, eotToken: eot, encode: (text) => tok.encode(text) };
+}
+
+function progressLine(p: CurateProgress, start: number): string {
+  const t = fmtDuration((performance.now() - start) / 1000);
+  const rate = p.bytes ? ` (${(p.bytes / 1e6 / Math.max(1e-9, (performance.now() - start) / 1000)).toFixed(1)} MB/s)` : '';
+  return `${p.phase}: ${fmtCount(p.docs)} docs${p.bytes ? `, ${fmtCount(p.bytes)} bytes` : ''}${rate} [${t}]`;
+}
+
+async function runCurate(argv: string[]): Promise<number> {
+  const p = parseFlags(argv, curateFlags);
+  if (p.help) {
+    console.log(helpText('gptkit data curate --config FILE [--answers FILE] [options]', "Run GPT-3's curation stages (exact + fuzzy dedup, quality classifier, mix, shards) and write the curated data with report.json and report.html.", curateFlags));
+    return 0;
+  }
+  const v = p.values as { config?: string; answers?: string; out?: string; threads?: number; tokenizer?: string; json?: boolean };
+  if (!v.config) throw new ConfigError('--config is required', 'see gptkit data curate --help');
+  const config = loadCurateConfig(v.config);
+  if (v.out) config.output = v.out;
+  if (v.threads !== undefined) {
+    if (!Number.isInteger(v.threads) || v.threads < 0) throw new ConfigError(`--threads: expected a non-negative integer, got ${v.threads}`);
+    config.threads = v.threads;
+  }
+  const shards = config.stages.find((s) => s.stage === 'shards');
+  const needsTokens = config.stages.some((s) => s.stage === 'mix' && s.budgetTokens !== null);
+  const tokName = v.tokenizer ?? (shards?.stage === 'shards' ? shards.tokenizer : undefined);
+  if (needsTokens && !tokName) throw new ConfigError('mix budgetTokens needs a tokenizer: add a shards stage or pass --tokenizer');
+  const tokenizer = tokName && (shards || needsTokens) ? shardTokenizer(tokName) : null;
+  console.error(`data curate: ${JSON.stringify(config)}`);
+  const start = performance.now();
+  const tick = throttle(2);
+  const report: any = await curate({
+    config, answers: v.answers ?? null, tokenizer,
+    onProgress: (e) => {
+      if (tick(e.phase !== 'read')) console.error(progressLine(e, start));
+    },
+  });
+  if (v.json) {
+    console.log(JSON.stringify(report));
+    return 0;
+  }
+  const rows = (report.stages as any[]).map((s) => `  ${s.stage.padEnd(12)} ${fmtCount(s.docs_in).padStart(8)} → ${fmtCount(s.docs_out).padEnd(8)} docs   ${fmtCount(s.bytes_in).padStart(8)} → ${fmtCount(s.bytes_out)} bytes`);
+  console.log([`curated ${config.output} in ${fmtDuration(report.seconds)} (${report.mb_per_s.toFixed(1)} MB/s, ${config.threads} threads)`, ...rows].join('\n'));
+  if (report.malformed.count) console.log(`skipped ${report.malformed.count} malformed records (listed in report.json)`);
+  if (v.answers) {
+    const f = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+    console.log(`dedup_precision ${f(report.dedup_precision)}  dedup_recall ${f(report.dedup_recall)}  classifier_auc ${f(report.classifier_auc)}`);
+  }
+  console.log(`report: ${config.output}/report.json, ${config.output}/report.html`);
+  return 0;
+}
+
+async function runShards(argv: string[]): Promise<number> {
+  const p = parseFlags(argv, shardsFlags);
+  if (p.help) {
+    console.log(helpText('gptkit data shards --data FILE… --out DIR [--tokenizer DIR]', 'Tokenize documents into uint16/uint32 token shards (each document followed by <|endoftext|>) with a JSON index.', shardsFlags));
+    return 0;
+  }
+  const v = p.values as { tokenizer: string; data?: string[]; out?: string; textField: string; shardTokens: number; onError: string };
+  if (!v.data) throw new ConfigError('--data is required');
+  if (!v.out) throw new ConfigError('--out is required');
+  if (v.onError !== 'skip' && v.onError !== 'fail') throw new ConfigError(`--on-error: expected skip or fail, got '${v.onError}'`);
+  const tok = shardTokenizer(v.tokenizer);
+  const writer = new ShardWriter(v.out, tok, v.shardTokens);
+  const start = performance.now();
+  const tick = throttle(2);
+  let docs = 0;
+  let tokens = 0;
+  const bad: Malformed[] = [];
+  for await (const doc of readDocuments(v.data, { textField: v.textField, onError: v.onError, onMalformed: (m) => { bad.push(m); console.error(`skipped ${m.file}:${m.line}: ${m.message}`); } })) {
+    tokens += writer.add(doc.text);
+    docs++;
+    if (tick()) console.error(`shards: ${fmtCount(docs)} docs, ${fmtCount(tokens)} tokens [${fmtDuration((performance.now() - start) / 1000)}]`);
+  }
+  const index = writer.finish();
+  console.log(`wrote ${v.out}/index.json: ${fmtCount(tokens)} ${index.dtype} tokens from ${fmtCount(docs)} documents in ${index.shards.length} shard(s)${bad.length ? `, ${bad.length} malformed records skipped` : ''}`);
+  return 0;
+}
+
+export const dataCommand: Command = {
+  summary: "data curate / data shards: GPT-3's curation pipeline, and token shards from text",
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === 'curate') return runCurate(rest);
+    if (sub === 'shards') return runShards(rest);
+    if (sub === undefined || sub === '--help' || sub === '-h') {
+      console.log('usage: gptkit data <curate|shards> [options]\n\nsubcommands:\n  curate   exact + fuzzy dedup, quality classifier, mixing, shards; writes a report (gptkit data curate --help)\n  shards   tokenize text into uint16/uint32 token shards (gptkit data shards --help)');
+      return sub === undefined ? 1 : 0;
+    }
+    throw new ConfigError(`unknown subcommand '${sub}'`, 'subcommands: curate, shards');
+  },
+};
