@@ -10,6 +10,7 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  data: () => import('./data.ts').then((m) => m.dataCommand),
   ladder: () => import('./ladder.ts').then((m) => m.ladderCommand),
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
   tokenizer: () => import('./tokenizer.ts').then((m) => m.tokenizerCommand),
