@@ -72,10 +72,10 @@ function params(s: Shape, rng: Rng): GemmParams {
   };
 }
 
-/** Enough repetitions for ~0.3 s of work per round at the expected speed, at least 3. */
+/** Enough repetitions for ~0.2 s of work per round at the expected speed, at least 3. */
 function repsFor(s: Shape, threads: number): number {
   const seconds = s.gemv ? (s.k * s.n * 4) / 20e9 : (2 * s.m * s.n * s.k) / (90e9 * threads);
-  return Math.max(3, Math.min(50, Math.round(0.3 / seconds)));
+  return Math.max(3, Math.min(50, Math.round(0.2 / seconds)));
 }
 
 function timeGptkit(backend: Backend, p: GemmParams, reps: number): number[] {

@@ -139,7 +139,7 @@ test('ts reference matches a naive float64 triple loop', () => {
 });
 
 // Shapes chosen to reach every path of native/src/gemm_driver.h for each kernel set (AVX-512 14×32 tiles,
-// blocks 336×256×3072; AVX2 6×16; portable 4×16, blocks 128×256×2048).
+// blocks mc×kc×nc = 224×512×3072; AVX2 6×16, 144×256×2048; portable 4×16, 128×256×2048).
 const NATIVE_CASES: Case[] = [];
 for (const transA of [false, true]) {
   for (const transB of [false, true]) {
@@ -158,11 +158,14 @@ for (const transA of [false, true]) {
       { m: 9, n: 33, k: 17, ...t, batch: 3, beta: 1, strideC: 0 },   // batches accumulate into one C, in order
       { m: 31, n: 29, k: 0, ...t, beta: 1, bias: true },             // k = 0: C = C + bias
       { m: 0, n: 5, k: 3, ...t },
+      { m: 7, n: 45, k: 1100, ...t, beta: 1, bias: true },          // several k blocks: beta and bias once
+      { m: 500, n: 40, k: 20, ...t, alpha: -1 },                     // several m blocks
+      { m: 30, n: 3100, k: 20, ...t, bias: true },                   // several n blocks
     );
   }
 }
 // Larger than one cache block in every dimension (m > mc, n > nc, k > kc) for every kernel set.
-NATIVE_CASES.push({ m: 340, n: 3080, k: 260, bias: true }, { m: 340, n: 3080, k: 260, transA: true, transB: true, beta: 1 });
+NATIVE_CASES.push({ m: 230, n: 3080, k: 520, bias: true, beta: 1 });
 
 function requireAddon(): Addon {
   const addon = loadAddon();
