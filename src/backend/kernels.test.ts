@@ -556,6 +556,7 @@ test('bad sizes are ShapeErrors naming the op and the sizes, on both backends; t
   const small = new F32(5), ids = Int32Array.from([0, 9]);
   const calls: [string, (k: Kernels) => void, RegExp][] = [
     ['layerNormForward', (k) => k.layerNormForward(small, small, null, new F32(6), small, small, 2, 3, 1e-5), /layerNormForward: x has 5 elements, needs 6 \(rows·cols = 2·3\)/],
+    ['layerNormForward', (k) => k.layerNormForward(small, small, null, small, small, small, 2, 0, 1e-5), /layerNormForward: cols must be positive/],
     ['softmaxBackward', (k) => k.softmaxBackward(new F32(6), new F32(6), small, 2, 3), /softmaxBackward: dx has 5 elements, needs 6/],
     ['crossEntropyForward', (k) => k.crossEntropyForward(new F32(6), Int32Array.from([1, 3]), small, small, 2, 3, IGNORE, 0), /crossEntropyForward: targets\[1\] = 3 is outside \[0, 3\)/],
     ['crossEntropyBackward', (k) => k.crossEntropyBackward(new F32(6), Int32Array.from([1]), small, small, new F32(6), 2, 3, IGNORE, 0), /crossEntropyBackward: targets has 1 elements, needs 2/],

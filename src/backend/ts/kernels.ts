@@ -46,6 +46,7 @@ export function layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32
   checkMatrix(op, rows, cols, { x, out });
   checkVector(op, cols, { weight, bias }, 'cols');
   checkVector(op, rows, { mean, rstd }, 'rows');
+  if (cols === 0 && rows > 0) throw new ShapeError(`${op}: cols must be positive`);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let sum = 0;
