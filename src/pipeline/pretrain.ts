@@ -45,7 +45,7 @@ export const defaultPretrainConfig: Omit<PretrainConfig, 'data' | 'out'> = {
 export type PretrainEvent =
   | { type: 'start'; config: PretrainConfig; model: GptConfig; params: number; flopsPerToken: number; trainTokens: number; valTokens: number; backend: string; threads: number; resumedFrom: number | null }
   | { type: 'tokenize'; docs: number; tokens: number }
-  | ({ type: 'step' } & StepEvent)
+  | ({ type: 'step'; wallSec: number } & StepEvent)
   | { type: 'eval'; step: number; valLoss: number }
   | { type: 'sample'; step: number; text: string }
   | { type: 'checkpoint'; step: number; dir: string }
@@ -193,9 +193,10 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
   };
 
   let valLoss: number | null = null;
+  const wall0 = performance.now();
   while (trainer.step < cfg.steps) {
     const ev = trainer.runStep(); // throws DivergedError before touching the last checkpoint
-    onEvent({ type: 'step', ...ev });
+    onEvent({ type: 'step', wallSec: (performance.now() - wall0) / 1000, ...ev });
     metric({ step: ev.step, loss: ev.loss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, tokens_per_sec: ev.tokensPerSec, elapsed_sec: ev.elapsedSec });
     const last = ev.step === cfg.steps;
     if (val && cfg.evalEvery > 0 && (ev.step % cfg.evalEvery === 0 || last)) {
