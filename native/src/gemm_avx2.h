@@ -152,10 +152,76 @@ GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Packing: the transposing cases (A not transposed, B transposed) through 8×8 in-register transposes.
+
+GPTKIT_AVX2 static inline void transpose8(__m256 r[8]) {
+  __m256 t[8], s[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++) {
+    s[4 * h] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    s[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xee);
+    s[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    s[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xee);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    r[i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x20);
+    r[4 + i] = _mm256_permute2f128_ps(s[i], s[4 + i], 0x31);
+  }
+}
+
+// `rows` (≤ 8) source rows of kc floats → dst[p·ds + q] for q < width (lanes q ≥ rows are zeros).
+GPTKIT_AVX2 static void transpose_rows(const float* src, int64_t ld, int rows, int64_t kc, float* dst, int64_t ds, int width) {
+  alignas(32) static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const __m256i mask = _mm256_loadu_si256((const __m256i*)(lanes + 8 - width));
+  __m256 r[8];
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++) r[q] = q < rows ? _mm256_loadu_ps(src + q * ld + p) : _mm256_setzero_ps();
+    transpose8(r);
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; u++) _mm256_maskstore_ps(dst + (p + u) * ds, mask, r[u]);
+  }
+  for (; p < kc; p++)
+    for (int q = 0; q < width; q++) dst[p * ds + q] = q < rows ? src[q * ld + p] : 0.f;
+}
+
+GPTKIT_AVX2 static void pack_a_avx2(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
+  if (P.ta) {
+    pack_a(P, i0, mc, p0, kc, mr, dst);
+    return;
+  }
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    const int r = (int)std::min<int64_t>(mr, mc - ir);
+    transpose_rows(P.a + (i0 + ir) * P.lda + p0, P.lda, r, kc, dst + ir * kc, r, r);
+  }
+}
+
+GPTKIT_AVX2 static void pack_b_avx2(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
+  if (!P.tb) {
+    pack_b(P, p0, kc, j0, nc, nr, dst);
+    return;
+  }
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int w = (int)std::min<int64_t>(nr, nc - jr);
+    const float* src = P.b + (j0 + jr) * P.ldb + p0;
+    float* panel = dst + jr * kc;
+    transpose_rows(src, P.ldb, std::min(w, 8), kc, panel, NR, 8);
+    transpose_rows(w > 8 ? src + 8 * P.ldb : src, P.ldb, std::max(0, w - 8), kc, panel + 8, NR, 8);
+  }
+}
+
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 6 * 24, 256, 2048,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>},
-                            gemv_n, gemv_t, pack_a, pack_b};
+                            gemv_n, gemv_t, pack_a_avx2, pack_b_avx2};
   return K;
 }
 
