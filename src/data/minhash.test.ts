@@ -121,3 +121,21 @@ test('one huge bucket of identical documents stays one cluster rooted at the fir
   assert.ok(roots.every((r) => r === 0));
   assert.equal(store.similarity(0, 2999), 1);
 });
+
+test('the WebAssembly SIMD kernel gives exactly the JavaScript loop’s signatures', () => {
+  const rng = new Rng(21);
+  const texts = ['', 'one', 'a b c d e f', randomWords(rng, 300).join(' '), randomWords(rng, 70000).join(' ')];
+  for (const numPerm of [1, 16, 17, 128, 130]) {
+    const fast = new MinHasher({ numPerm, ngram: 5, seed: 5 });
+    const slow = new MinHasher({ numPerm, ngram: 5, seed: 5 }, { simd: false });
+    assert.equal(fast.simd, true, 'Node has WebAssembly SIMD');
+    assert.equal(slow.simd, false);
+    for (const t of texts) {
+      const bytes = enc.encode(t);
+      const a = new Int32Array(numPerm + 2);
+      const b = new Int32Array(numPerm + 2);
+      assert.equal(fast.signature(bytes, 0, bytes.length, a, 1), slow.signature(bytes, 0, bytes.length, b, 1));
+      assert.deepEqual(a, b, `numPerm ${numPerm}, ${t.length} chars`);
+    }
+  }
+});

@@ -11,6 +11,7 @@
 // memory, and two different values collide with probability 2^-16, which the estimate corrects for.
 import { Rng } from '../util/rng.ts';
 import { fmix32, wordHashes } from './hashing.ts';
+import { createSimdMinhash, type SimdMinhash } from './minhash-simd.ts';
 
 export interface MinHashParams {
   /** Number of hash functions (signature length). */
@@ -23,15 +24,23 @@ export interface MinHashParams {
 
 export const defaultMinHashParams: Readonly<MinHashParams> = Object.freeze({ numPerm: 128, ngram: 5, seed: 1 });
 
-/** Computes signatures; holds scratch buffers, so use one per thread. */
+/**
+ * Computes signatures; holds scratch buffers, so use one per thread. The permutation loop runs in
+ * WebAssembly SIMD (minhash-simd.ts) unless `simd` is false or unsupported; both give the same bits.
+ */
 export class MinHasher {
   readonly params: MinHashParams;
+  /** Whether the SIMD kernel is in use. */
+  readonly simd: boolean;
   private readonly mul: Int32Array;
   private readonly add: Int32Array;
   private words: Int32Array = new Int32Array(1024);
   private shingles: Int32Array = new Int32Array(1024);
+  private readonly kernel: SimdMinhash | null;
+  /** Permutations padded to the kernel's 16 lanes. */
+  private readonly padded: number;
 
-  constructor(params: MinHashParams) {
+  constructor(params: MinHashParams, opts: { simd?: boolean } = {}) {
     this.params = { ...params };
     const rng = new Rng(params.seed).fork('minhash-permutations');
     this.mul = new Int32Array(params.numPerm);
@@ -40,6 +49,22 @@ export class MinHasher {
       this.mul[i] = rng.nextU32() | 1;
       this.add[i] = rng.nextU32() | 0;
     }
+    this.kernel = opts.simd === false ? null : createSimdMinhash();
+    this.simd = this.kernel !== null;
+    this.padded = Math.ceil(params.numPerm / 16) * 16;
+    if (this.kernel) {
+      this.reserve(0);
+      const view = new Int32Array(this.kernel.memory.buffer);
+      view.set(this.mul, 0);
+      view.set(this.add, this.padded);
+    }
+  }
+
+  /** Grow the kernel's memory to hold the parameters, the output and n shingles. */
+  private reserve(n: number): void {
+    const memory = this.kernel!.memory;
+    const need = 4 * (3 * this.padded + n);
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
   }
 
   /** Shingle hashes of bytes[start, end): one per window of `ngram` words (one for shorter texts, none without words). */
@@ -68,6 +93,15 @@ export class MinHasher {
   signature(bytes: Uint8Array, start: number, end: number, out: Int32Array, at: number): number {
     const { hashes, count } = this.shingleHashes(bytes, start, end);
     const k = this.params.numPerm;
+    if (this.kernel) {
+      const P = this.padded;
+      this.reserve(count);
+      const view = new Int32Array(this.kernel.memory.buffer);
+      view.set(hashes.subarray(0, count), 3 * P);
+      this.kernel.minhash(12 * P, count, 0, 4 * P, P, 8 * P);
+      out.set(view.subarray(2 * P, 2 * P + k), at);
+      return count;
+    }
     // Permutation-outer loop: a_i, b_i and the running minimum stay in registers.
     for (let i = 0; i < k; i++) {
       const a = this.mul[i];
