@@ -23,8 +23,10 @@ test('gradient accumulation over two half-batches equals one full batch', () => 
   const run = (data: BatchSource, gradAccum: number) => {
     const m = new GPT(cfg, 1);
     const t = new Trainer(m, (b) => m.forward(b.ids, b.B, b.T, b.targets).loss!, { train: data }, { steps: 3, gradAccum, warmupSteps: 1, lr: 1e-2 });
-    const ev = [t.runStep(), t.runStep()];
-    return { ev, params: m.parameters() };
+    const ev = [t.runStep()];
+    const grads = m.parameters().map((p) => p.grad!.map((g) => g / gradAccum)); // what the update used
+    ev.push(t.runStep());
+    return { ev, grads };
   };
   const a = run(new Fixed([full]), 1);
   const b = run(new Fixed([half(0), half(1)]), 2);
@@ -32,7 +34,12 @@ test('gradient accumulation over two half-batches equals one full batch', () => 
     assert.ok(Math.abs(a.ev[s].loss - b.ev[s].loss) < 1e-5, `loss ${a.ev[s].loss} vs ${b.ev[s].loss}`);
     assert.ok(Math.abs(a.ev[s].gradNorm - b.ev[s].gradNorm) < 1e-4 * a.ev[s].gradNorm);
   }
-  a.params.forEach((p, i) => p.data.forEach((v, j) => assert.ok(Math.abs(v - b.params[i].data[j]) < 1e-5)));
+  // (Parameters are not compared: Adam's normalised step turns float noise in near-zero gradients
+  // into differences of up to lr, so the gradients are the meaningful check.)
+  a.grads.forEach((g, i) => {
+    const scale = g.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    g.forEach((v, j) => assert.ok(Math.abs(v - b.grads[i][j]) <= 1e-5 * scale + 1e-9, `param ${i}[${j}]: ${v} vs ${b.grads[i][j]}`));
+  });
 });
 
 test('a NaN loss stops training before the update and names the step', () => {
