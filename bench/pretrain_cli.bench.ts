@@ -16,7 +16,7 @@ const root = join(here, '..');
 
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gptkit-bench-pretrain-'));
-  const docs = [...generateWorld({ seed: 1, size: 'small' }).reference()].map((d) => d.text);
+  const docs = [...generateWorld({ seed: 1, size: 'medium' }).reference(6_000_000)].map((d) => d.text);
   const corpus = join(dir, 'corpus.jsonl');
   writeFileSync(corpus, docs.map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
   const name = 'small';
