@@ -152,3 +152,15 @@ test('rocAuc equals the pairwise definition, ties counting half', () => {
   assert.ok(Math.abs(rocAuc(scores, labels) - wins / pairs) < 1e-12);
   assert.ok(Number.isNaN(rocAuc([0.1, 0.2], [1, 1])));
 });
+
+test('a score depends on its document only, not on what was scored before', () => {
+  const gen = new SyntheticCrawl(4);
+  const clf = QualityClassifier.train(Array.from({ length: 40 }, () => gen.good()), gen.crawl(60).map((r) => r.text), { bits: 12 });
+  const fresh = QualityClassifier.load((() => { const p = join(mkdtempSync(join(tmpdir(), 'gptkit-clf2-')), 'c.bin'); clf.save(p); return p; })());
+  const short = ['', 'word', 'two words', 'three words here'];
+  const long = gen.good();
+  const first = short.map((t) => fresh.scoreText(t));
+  fresh.scoreText(long); // leaves long scratch buffers behind
+  assert.deepEqual(short.map((t) => fresh.scoreText(t)), first);
+  assert.deepEqual(short.map((t) => clf.scoreText(t)), first);
+});

@@ -31,46 +31,51 @@ export const CLASSIFIER_FORMAT = 'gptkit-quality-classifier';
 /** Hashed unigram+bigram features of one document; the returned arrays are reused by the next call. */
 export class FeatureExtractor {
   readonly bits: number;
-  private words: Int32Array = new Int32Array(1024);
-  private buckets: Int32Array = new Int32Array(2048);
+  /** Word hashes of the last document extracted (valid until the next call). */
+  words: Int32Array = new Int32Array(1024);
+  wordCount = 0;
+  /** Dense per-bucket counts, all zero between calls. */
+  private readonly counts: Int32Array;
   private idx: Int32Array = new Int32Array(2048);
   private val: Float32Array = new Float32Array(2048);
 
   constructor(bits: number) {
     if (!Number.isInteger(bits) || bits < 1 || bits > 30) throw new ConfigError(`classifier bits: expected an integer in [1, 30], got ${bits}`);
     this.bits = bits;
+    this.counts = new Int32Array(2 ** bits);
   }
 
+  /** Distinct buckets (in order of first occurrence) and their L2-normalised counts. */
   extract(bytes: Uint8Array, start: number, end: number): { idx: Int32Array; val: Float32Array; n: number } {
     const w = wordHashes(bytes, start, end, this.words);
     this.words = w.hashes;
-    const nw = w.count;
+    const nw = (this.wordCount = w.count);
     const total = nw === 0 ? 0 : 2 * nw - 1;
-    if (this.buckets.length < total) {
-      const size = Math.max(total, this.buckets.length * 2);
-      this.buckets = new Int32Array(size);
+    if (this.idx.length < total) {
+      const size = Math.max(total, this.idx.length * 2);
       this.idx = new Int32Array(size);
       this.val = new Float32Array(size);
     }
     const shift = 32 - this.bits;
-    const b = this.buckets;
     const words = w.hashes;
-    for (let i = 0; i < nw; i++) b[i] = words[i] >>> shift;
-    for (let i = 1; i < nw; i++) b[nw + i - 1] = combine32(words[i - 1], words[i]) >>> shift;
-    const sorted = b.subarray(0, total).sort();
+    const counts = this.counts;
+    const idx = this.idx;
     let n = 0;
+    for (let i = 0; i < total; i++) {
+      const b = (i < nw ? words[i] : combine32(words[i - nw], words[i - nw + 1])) >>> shift;
+      if (counts[b]++ === 0) idx[n++] = b;
+    }
     let sumSq = 0;
-    for (let i = 0; i < total; ) {
-      let j = i + 1;
-      while (j < total && sorted[j] === sorted[i]) j++;
-      this.idx[n] = sorted[i];
-      this.val[n++] = j - i;
-      sumSq += (j - i) * (j - i);
-      i = j;
+    for (let i = 0; i < n; i++) {
+      const c = counts[idx[i]];
+      sumSq += c * c;
     }
     const inv = sumSq > 0 ? 1 / Math.sqrt(sumSq) : 0;
-    for (let i = 0; i < n; i++) this.val[i] *= inv;
-    return { idx: this.idx, val: this.val, n };
+    for (let i = 0; i < n; i++) {
+      this.val[i] = counts[idx[i]] * inv;
+      counts[idx[i]] = 0;
+    }
+    return { idx, val: this.val, n };
   }
 }
 
@@ -178,21 +183,21 @@ export interface ClassifierTrainOptions extends TrainOptions {
 
 export const defaultClassifierOptions: Readonly<ClassifierTrainOptions> = Object.freeze({ ...defaultTrainOptions, bits: 20, crossFit: true, calibrate: true, minDf: 1 });
 
-let foldWords: Int32Array = new Int32Array(1024);
-
 /**
- * The fold of a document: one bit of the smallest hash of its word trigrams (a one-permutation
- * MinHash), so exact and near copies share a fold with probability ≥ their Jaccard similarity;
- * otherwise a near copy of a training negative would be scored by the classifier that learned it.
- * (Trigrams rather than words: junk that shares a small vocabulary must still spread over both folds.)
+ * The fold of a document from its word hashes: one bit of the smallest hash of its word trigrams
+ * (a one-permutation MinHash), so exact and near copies share a fold with probability ≥ their
+ * Jaccard similarity; otherwise a near copy of a training negative would be scored by the
+ * classifier that learned it. (Trigrams rather than words: junk that shares a small vocabulary
+ * must still spread over both folds.)
  */
-function foldOf(bytes: Uint8Array, start: number, end: number): number {
-  const w = wordHashes(bytes, start, end, foldWords);
-  foldWords = w.hashes;
-  const words = w.hashes;
+function foldOf(words: Int32Array, count: number): number {
   let min = 0x7fffffff;
-  for (let i = 0; i + 2 < w.count || (i === 0 && w.count > 0); i++) {
-    const h = fmix32(combine32(combine32(words[i], words[i + 1] ?? 0), words[i + 2] ?? 0) ^ 0x5f356495);
+  const last = count === 0 ? 0 : Math.max(1, count - 2);
+  for (let i = 0; i < last; i++) {
+    // (Texts of one or two words use the words they have; the array holds stale values past count.)
+    const w1 = i + 1 < count ? words[i + 1] : 0;
+    const w2 = i + 2 < count ? words[i + 2] : 0;
+    const h = fmix32(Math.imul(words[i], 0x9e3779b1) ^ Math.imul(w1, 0x85ebca6b) ^ w2 ^ 0x5f356495);
     if (h < min) min = h;
   }
   return min & 1;
@@ -230,7 +235,7 @@ export class QualityClassifier {
         const bytes = enc.encode(t);
         const f = fx.extract(bytes, 0, bytes.length);
         examples.push({ idx: f.idx.slice(0, f.n), val: f.val.slice(0, f.n), label, weight });
-        folds.push(o.crossFit ? foldOf(bytes, 0, bytes.length) : 0);
+        folds.push(o.crossFit ? foldOf(fx.words, fx.wordCount) : 0);
       }
     };
     add(positives, 1);
@@ -263,9 +268,9 @@ export class QualityClassifier {
   }
 
   private rawScoreBytes(bytes: Uint8Array, start: number, end: number): number {
-    const fold = this.header.folds === 1 ? 0 : foldOf(bytes, start, end);
-    const base = fold << this.header.bits;
     const { idx, val, n } = this.features.extract(bytes, start, end);
+    const fold = this.header.folds === 1 ? 0 : foldOf(this.features.words, this.features.wordCount);
+    const base = fold << this.header.bits;
     let z = this.header.biases[fold];
     for (let i = 0; i < n; i++) z += this.weights[base + idx[i]] * val[i];
     return sigmoid(z);
