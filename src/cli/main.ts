@@ -21,24 +21,27 @@ const commands: Record<string, () => Promise<Command>> = {
   world: () => import('./world.ts').then((m) => m.worldCommand),
 };
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const names = Object.keys(commands).sort();
+  const summaries = await Promise.all(names.map((n) => commands[n]().then((c) => c.summary)));
+  const width = Math.max(...names.map((n) => n.length)) + 4;
   return [
     'usage: gptkit <command> [options]   (gptkit <command> --help for its options)',
     '',
     'commands:',
-    ...Object.keys(commands).sort().map((name) => `  ${name}`),
+    ...names.map((n, i) => `  ${n.padEnd(width)}${summaries[i]}`),
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return name ? 0 : 1;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`gptkit: unknown command '${name}'\n\n${usage()}`);
+    console.error(`gptkit: unknown command '${name}'\n\n${await usage()}`);
     return 2;
   }
   try {
