@@ -11,6 +11,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   data: () => import('./data.ts').then((m) => m.dataCommand),
+  info: () => import('./info.ts').then((m) => m.infoCommand),
   ladder: () => import('./ladder.ts').then((m) => m.ladderCommand),
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
   tokenizer: () => import('./tokenizer.ts').then((m) => m.tokenizerCommand),

@@ -81,7 +81,7 @@ export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint:
       break;
     case 'start': {
       const m = e.model;
-      console.log(`model: ${m.nLayer} layers × ${m.nHead} heads × ${m.nEmbd} wide, context ${m.blockSize}, vocab ${m.vocabSize}, ${m.norm}-LN, ${m.attention} attention — ${fmtCount(e.params)} parameters`);
+      console.log(`model: ${m.nLayer} layers × ${m.nHead} heads × ${m.nEmbd} wide, context ${m.blockSize}, vocab ${m.vocabSize}, ${m.norm}-LN, ${m.attention} attention — ${fmtCount(e.params)} parameters, ${e.flopsPerToken.toExponential(2)} training FLOPs/token`);
       console.log(`data: ${fmtCount(e.trainTokens)} train / ${fmtCount(e.valTokens)} validation tokens; backend ${e.backend} (${e.threads} threads)`);
       if (e.resumedFrom !== null) console.log(`resuming from step ${e.resumedFrom}`);
       break;

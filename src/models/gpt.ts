@@ -53,7 +53,9 @@ export const presets: Record<string, GptConfig> = {
   'gpt3-125m': gpt3(12, 12, 768),
   'gpt3-350m': gpt3(24, 16, 1024),
   'gpt3-760m': gpt3(24, 16, 1536),
-  'gpt3-1.3b': gpt3(24, 24, 2048),
+  // The paper lists 24 heads of 128 for XL, which does not multiply to its d_model of 2048; we keep
+  // d_head = 128 (16 heads), as GPT-Neo 1.3B did. 13B's d_model is printed 5140; 40 × 128 = 5120.
+  'gpt3-1.3b': gpt3(24, 16, 2048),
   'gpt3-2.7b': gpt3(32, 32, 2560),
   'gpt3-6.7b': gpt3(32, 32, 4096),
   'gpt3-13b': gpt3(40, 40, 5120),
