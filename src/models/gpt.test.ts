@@ -87,7 +87,7 @@ test('config errors name the key', () => {
   assert.throws(() => gptConfig('gpt5'), /unknown preset 'gpt5'/);
 });
 
-test('GPT-3 presets have the paper's parameter counts (within 3%)', () => {
+test("GPT-3 presets have the paper's parameter counts (within 3%)", () => {
   const paper: Record<string, number> = { 'gpt3-125m': 125e6, 'gpt3-350m': 350e6, 'gpt3-760m': 760e6, 'gpt3-1.3b': 1.3e9, 'gpt3-2.7b': 2.7e9, 'gpt3-6.7b': 6.7e9, 'gpt3-13b': 13.0e9, 'gpt3-175b': 175.0e9 };
   for (const [name, n] of Object.entries(paper)) {
     const got = countParams(presets[name]).total;
