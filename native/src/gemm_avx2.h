@@ -116,40 +116,29 @@ GPTKIT_AVX2 static inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Dot products of x with 4 rows of B at a time.
-GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
+// y[q] = x·(row q of b) for q < R, x loaded once for the R rows.
+template <int R>
+GPTKIT_AVX2 static inline void dot_rows(int64_t k, const float* x, const float* b, int64_t ldb, float* y) {
   const int64_t k8 = k / 8 * 8;
+  __m256 acc[R];
+#pragma GCC unroll 8
+  for (int q = 0; q < R; q++) acc[q] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < k8; p += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + p);
+#pragma GCC unroll 8
+    for (int q = 0; q < R; q++) acc[q] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + q * ldb + p), acc[q]);
+  }
+  for (int q = 0; q < R; q++) {
+    float s = hsum(acc[q]);
+    for (int64_t p = k8; p < k; p++) s = std::fma(x[p], b[q * ldb + p], s);
+    y[q] = s;
+  }
+}
+
+GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float* r0 = b + j * ldb;
-    const float* r1 = r0 + ldb;
-    const float* r2 = r1 + ldb;
-    const float* r3 = r2 + ldb;
-    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k8; p += 8) {
-      const __m256 xv = _mm256_loadu_ps(x + p);
-      a0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + p), a0);
-      a1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r1 + p), a1);
-      a2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r2 + p), a2);
-      a3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r3 + p), a3);
-    }
-    float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-    for (int64_t p = k8; p < k; p++) {
-      s0 = std::fma(x[p], r0[p], s0);
-      s1 = std::fma(x[p], r1[p], s1);
-      s2 = std::fma(x[p], r2[p], s2);
-      s3 = std::fma(x[p], r3[p], s3);
-    }
-    y[j] = s0; y[j + 1] = s1; y[j + 2] = s2; y[j + 3] = s3;
-  }
-  for (; j < n; j++) {
-    const float* r0 = b + j * ldb;
-    __m256 a0 = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k8; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(r0 + p), a0);
-    float s0 = hsum(a0);
-    for (int64_t p = k8; p < k; p++) s0 = std::fma(x[p], r0[p], s0);
-    y[j] = s0;
-  }
+  for (; j + 8 <= n; j += 8) dot_rows<8>(k, x, b + j * ldb, ldb, y + j);
+  for (; j < n; j++) dot_rows<1>(k, x, b + j * ldb, ldb, y + j);
 }
 
 // ---------------------------------------------------------------------------------------------
