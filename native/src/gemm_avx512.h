@@ -10,8 +10,8 @@
 
 #define GPTKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
-// GCC 12 warns inside its own AVX-512 intrinsics (bug 105593: `__Y = __Y` placeholders). Not popped:
-// the templates below are instantiated at the end of the including file, where the warning fires.
+// GCC 12 warns inside its own AVX-512 shuffle intrinsics (bug 105593: `__Y = __Y` placeholders).
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace gptkit {
@@ -119,13 +119,14 @@ GPTKIT_AVX512 static void gemv_n(int64_t k, int64_t n, const float* x, const flo
   }
 }
 
-// Horizontal sum in a fixed order.
+// Horizontal sum in a fixed order (through memory: GCC 12's 512→256 casts trip -Wmaybe-uninitialized,
+// and this runs once per dot product).
 GPTKIT_AVX512 static inline float hsum(__m512 v) {
-  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
+  alignas(64) float t[16];
+  _mm512_store_ps(t, v);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int i = 0; i < w; i++) t[i] += t[i + w];
+  return t[0];
 }
 
 // y[q] = x·(row q of b) for q < R: x is loaded once for the R rows (8 rows measured fastest from DRAM).
@@ -247,4 +248,5 @@ inline const Kernels& kernels() {
 }  // namespace avx512
 }  // namespace gemm
 }  // namespace gptkit
+#pragma GCC diagnostic pop
 #endif  // __x86_64__
