@@ -181,7 +181,7 @@ export interface ClassifierTrainOptions extends TrainOptions {
   minDf: number;
 }
 
-export const defaultClassifierOptions: Readonly<ClassifierTrainOptions> = Object.freeze({ ...defaultTrainOptions, bits: 20, crossFit: true, calibrate: true, minDf: 1 });
+export const defaultClassifierOptions: Readonly<ClassifierTrainOptions> = Object.freeze({ ...defaultTrainOptions, bits: 18, crossFit: true, calibrate: true, minDf: 1 });
 
 /**
  * The fold of a document from its word hashes: one bit of the smallest hash of its word trigrams

@@ -209,7 +209,7 @@ function parseStage(c: Checker, s: unknown, p: string, kind: StageConfig['stage'
         positive: list(t.positive, `${p}.train.positive`),
         negative: list(t.negative, `${p}.train.negative`),
         maxDocs: t.maxDocs === undefined ? 20000 : c.number(t.maxDocs, `${p}.train.maxDocs`, 1, MAX, true),
-        bits: t.bits === undefined ? 20 : c.number(t.bits, `${p}.train.bits`, 1, 30, true),
+        bits: t.bits === undefined ? 18 : c.number(t.bits, `${p}.train.bits`, 1, 30, true),
         epochs: t.epochs === undefined ? defaultTrainOptions.epochs : c.number(t.epochs, `${p}.train.epochs`, 1, 1000, true),
         learningRate: t.learningRate === undefined ? defaultTrainOptions.learningRate : c.number(t.learningRate, `${p}.train.learningRate`, 0, 100, false, true),
         l2: t.l2 === undefined ? defaultTrainOptions.l2 : c.number(t.l2, `${p}.train.l2`, 0, 100),

@@ -98,8 +98,3 @@ export function normalizedKey(bytes: Uint8Array, start: number, end: number, out
   out[at] = fmix32(h1 ^ length);
   out[at + 1] = fmix32(h2 + Math.imul(length, 0x27d4eb2d));
 }
-
-/** Lowercase ASCII, collapse whitespace, trim: the string form of what normalizedKey hashes (for tests and reports). */
-export function normalizeText(text: string): string {
-  return text.replace(/[\t\n\v\f\r ]+/g, ' ').trim().replace(/[A-Z]+/g, (s) => s.toLowerCase());
-}

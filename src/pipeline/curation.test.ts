@@ -7,8 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateWorld } from '../world/index.ts';
-import { curate } from '../data/curate.ts';
-import { loadCurateConfig } from '../data/config.ts';
+import { curate, loadCurateConfig } from '../data/index.ts';
 
 test('curating the small world meets the dedup and classifier targets against its planted answers', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gptkit-curation-'));
