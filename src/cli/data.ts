@@ -44,7 +44,7 @@ export function shardTokenizer(nameOrDir: string): ShardTokenizer {
 
 function progressLine(p: CurateProgress, start: number): string {
   const t = fmtDuration((performance.now() - start) / 1000);
-  const rate = p.bytes ? ` (${(p.bytes / 1e6 / Math.max(1e-9, (performance.now() - start) / 1000)).toFixed(1)} MB/s)` : '';
+  const rate = p.phase === 'read' ? ` (${(p.bytes / 1e6 / Math.max(1e-9, (performance.now() - start) / 1000)).toFixed(1)} MB/s)` : '';
   return `${p.phase}: ${fmtCount(p.docs)} docs${p.bytes ? `, ${fmtCount(p.bytes)} bytes` : ''}${rate} [${t}]`;
 }
 

@@ -3,22 +3,18 @@
 // ROC AUC ≥ 0.95 — the three numbers `gptkit data curate --answers` puts at the top of report.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateWorld } from '../world/index.ts';
+import { generateWorld, writeWorld } from '../world/index.ts';
 import { curate, loadCurateConfig } from '../data/index.ts';
 
 test('curating the small world meets the dedup and classifier targets against its planted answers', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gptkit-curation-'));
-  // The world's files in the layout `gptkit world generate` writes (only the three curation reads).
-  const world = generateWorld({ seed: 0, size: 'small' });
-  const crawl = [...world.crawl()];
-  for (const sub of ['crawl', 'answers', 'corpus']) mkdirSync(join(dir, sub));
-  writeFileSync(join(dir, 'crawl', 'crawl.jsonl'), crawl.map((d) => JSON.stringify({ id: d.id, text: d.text })).join('\n') + '\n');
-  writeFileSync(join(dir, 'answers', 'crawl.jsonl'), crawl.map((d) => JSON.stringify(d.answer)).join('\n') + '\n');
-  writeFileSync(join(dir, 'corpus', 'reference.jsonl'), [...world.reference()].map((d) => JSON.stringify({ id: d.id, source: d.source, text: d.text })).join('\n') + '\n');
-  assert.ok(crawl.some((d) => d.answer.dup_kind === 'near') && crawl.some((d) => d.answer.junk));
+  // The world as `gptkit world generate --size small` writes it; curation reads only its files.
+  const dir = join(mkdtempSync(join(tmpdir(), 'gptkit-curation-')), 'world');
+  writeWorld(generateWorld({ seed: 0, size: 'small' }), dir);
+  const answers = readFileSync(join(dir, 'answers', 'crawl.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(answers.some((a) => a.dup_kind === 'near') && answers.some((a) => a.junk));
 
   // Fuzzy dedup before the classifier, so every planted near-duplicate is measured (the Pareto
   // rule drops some good documents at random, which would hide their pairs).
@@ -42,9 +38,9 @@ test('curating the small world meets the dedup and classifier targets against it
     assert.ok(onDisk[key] >= 0.95, `${key} = ${onDisk[key]}`);
   }
   assert.equal(report.answers.dedup.unmatched, 0);
-  assert.ok(report.answers.dedup.planted_near >= 0.9 * crawl.filter((d) => d.answer.dup_kind === 'near').length);
-  assert.equal(report.answers.classifier.junk, crawl.filter((d) => d.answer.junk).length);
+  assert.ok(report.answers.dedup.planted_near >= 0.9 * answers.filter((a) => a.dup_kind === 'near').length);
+  assert.equal(report.answers.classifier.junk, answers.filter((a) => a.junk).length);
   // Exact copies go at the first stage.
   const exact = report.stages.find((s: any) => s.stage === 'exact_dedup');
-  assert.equal(exact.docs_in - exact.docs_out, crawl.filter((d) => d.answer.dup_kind === 'exact').length);
+  assert.equal(exact.docs_in - exact.docs_out, answers.filter((a) => a.dup_kind === 'exact').length);
 });
