@@ -118,12 +118,14 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   };
   const int threads = num_threads();
   // Batches write disjoint blocks of C when strideC covers one C; then small batches run one per
-  // thread (each single-threaded). Otherwise (few or large batches, or overlapping C, which must
-  // accumulate in batch order) they run in turn, each on every thread.
+  // thread (each single-threaded) if together they are worth waking a thread for. Otherwise (few
+  // or large batches, or overlapping C, which must accumulate in batch order) they run in turn,
+  // each split across threads by gemm_one when large enough.
   const int64_t c_extent = g.m == 0 ? 0 : (g.m - 1) * g.ldc + g.n;
   const bool disjoint = g.stride_c >= c_extent;
-  const double flops_each = (double)g.m * g.n * g.k;
-  if (threads > 1 && g.batch >= threads && disjoint && flops_each < 64.0 * 1024 * 1024) {
+  const double macs_each = (double)g.m * g.n * g.k;
+  if (threads > 1 && g.batch >= threads && disjoint && macs_each < 64e6 &&
+      macs_each * g.batch >= gemm::kParallelMinMacs) {
     parallel_for(g.batch, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; i++) gemm::gemm_one(problem(i), K, 1);
     });

@@ -264,6 +264,13 @@ inline void gemv(const Problem& P, const Kernels& K, int threads) {
 // ---------------------------------------------------------------------------------------------
 // One matrix product (one batch entry) on up to `threads` threads.
 
+// When a second thread pays: the pool (addon.cc) wakes a sleeping worker through a condition
+// variable, measured at 0.05–0.2 ms on the 2-vCPU VM we tune on, so work is only split when one
+// thread would need well over that: ≥ 24M multiply-adds for a GEMM (~0.25 ms on one Zen 4 core),
+// ≥ 4M floats of B for a GEMV (16 MB, ~0.2 ms at 80 GB/s). Lower these if the pool learns to spin.
+constexpr double kParallelMinMacs = 24e6;
+constexpr double kParallelMinGemvFloats = 4e6;
+
 inline Problem transposed(const Problem& P) {
   Problem Q = P;
   Q.m = P.n; Q.n = P.m;
@@ -293,12 +300,11 @@ inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
   // A narrow C wastes most of each NR-wide tile; solve Cᵀ = op(B)ᵀ·op(A)ᵀ instead (rows are cheap:
   // a panel of r < MR rows runs the r-row kernel).
   const Problem P = (P0.n < K.nr && P0.m > P0.n) ? transposed(P0) : P0;
-  // Below ~2 MFLOP a second thread costs more to wake than it saves.
-  if ((double)P.m * P.n * P.k < 1e6) threads = 1;
   if (P.m == 1) {
-    gemv(P, K, threads);
+    gemv(P, K, (double)P.n * P.k < kParallelMinGemvFloats ? 1 : threads);
     return;
   }
+  if ((double)P.m * P.n * P.k < kParallelMinMacs) threads = 1;
   if (threads <= 1) {
     gemm_block(P, K, 0, P.m, 0, P.n);
     return;

@@ -148,13 +148,15 @@ for (const transA of [false, true]) {
       { m: 1, n: 1, k: 1, ...t },
       { m: 13, n: 61, k: 31, ...t, alpha: 0.75, bias: true },        // ragged tiles everywhere
       { m: 20, n: 70, k: 45, ...t, beta: 1, pad: 3 },                // few rows: B read in place (NN)
-      { m: 300, n: 517, k: 260, ...t, bias: true },                  // > kc; threads split n
-      { m: 517, n: 300, k: 97, ...t, beta: 1, offset: 5, pad: 1 },   // threads split m
+      { m: 300, n: 517, k: 260, ...t, bias: true },                  // threads split n
+      { m: 600, n: 300, k: 150, ...t, beta: 1, offset: 5, pad: 1 },  // threads split m
       { m: 300, n: 3, k: 97, ...t, bias: true, beta: 1 },            // narrow C: solved transposed
       { m: 2305, n: 1, k: 771, ...t, bias: true },                   // n = 1: transposed to a GEMV
-      { m: 1, n: 2305, k: 771, ...t, alpha: 2, bias: true, pad: 2 }, // GEMV, both threads
+      { m: 1, n: 2305, k: 771, ...t, alpha: 2, bias: true, pad: 2 }, // GEMV
+      { m: 1, n: 5200, k: 803, ...t, bias: true },                   // GEMV large enough for both threads
       { m: 1, n: 40, k: 9, ...t, beta: 1 },                          // small GEMV
-      { m: 5, n: 6, k: 7, ...t, batch: 5, batchGap: 3, bias: true }, // batches run one per thread
+      { m: 5, n: 6, k: 7, ...t, batch: 5, batchGap: 3, bias: true }, // small batches: all on one thread
+      { m: 60, n: 70, k: 80, ...t, batch: 75, bias: true },          // batches run one per thread
       { m: 9, n: 33, k: 17, ...t, batch: 3, beta: 1, strideC: 0 },   // batches accumulate into one C, in order
       { m: 31, n: 29, k: 0, ...t, beta: 1, bias: true },             // k = 0: C = C + bias
       { m: 0, n: 5, k: 3, ...t },
