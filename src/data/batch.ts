@@ -94,6 +94,7 @@ export class BatchPool {
   private readonly pending: Map<number, Pending>[] = [];
   private nextId = 0;
   private failure: Error | null = null;
+  private closed = false;
 
   constructor(spec: BatchSpec, threads: number) {
     this.threads = threads;
@@ -113,7 +114,7 @@ export class BatchPool {
       };
       w.on('error', fail);
       w.on('exit', (code) => {
-        if (code !== 0) fail(new Error(`minhash worker exited with code ${code}`));
+        if (code !== 0 && !this.closed) fail(new Error(`minhash worker exited with code ${code}`));
       });
       this.workers.push(w);
       this.pending.push(pending);
@@ -134,7 +135,9 @@ export class BatchPool {
     });
   }
 
+  /** Stop the workers; batches still in flight are abandoned (their promises never settle). */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

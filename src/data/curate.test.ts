@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, appendFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { curate } from './curate.ts';
@@ -113,7 +113,13 @@ test('malformed crawl lines are skipped and reported, or fatal', async () => {
   const r: any = await curate({ config: cfg('skip') });
   assert.equal(r.malformed.count, 2);
   assert.deepEqual(r.malformed.examples.map((m: any) => m.line), [1501, 1502]);
+  const before = readdirSync(join(dir, 'bad')).sort();
   await assert.rejects(curate({ config: cfg('fail') }), /bad.jsonl:1501: invalid JSON/);
+  // The failed run left no temporary files, and the last good outputs stand.
+  assert.deepEqual(readdirSync(join(dir, 'bad')).sort(), before);
+  const fuzzyFail = parseCurateConfig({ threads: 1, output: 'bad', onError: 'fail', inputs: { crawl: { paths: ['bad.jsonl'] } }, stages: [{ stage: 'fuzzy_dedup' }] }, join(dir, 'c.json'));
+  await assert.rejects(curate({ config: fuzzyFail }), /bad.jsonl:1501/);
+  assert.deepEqual(readdirSync(join(dir, 'bad')).sort(), before);
 });
 
 test('a token budget and shards need a tokenizer', async () => {

@@ -204,97 +204,110 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
     }
   };
 
-  try {
-    await timed('read_filter', async () => {
-      const inflight: { docs: Doc[]; lens: number[]; result: Promise<BatchOutput> }[] = [];
-      let docs: Doc[] = [];
-      let lens: number[] = [];
-      let bytes = 0;
-      const maxInflight = 2 * Math.max(1, cfg.threads) + 1;
-      /** Send the current batch to the pool; handle finished batches while too many are in flight (all, at the end). */
-      const submit = async (drain: boolean): Promise<void> => {
-        if (docs.length) inflight.push({ docs, lens, result: pool.process(packBatch(docs.map((d) => d.text), bytes)) });
-        docs = [];
-        lens = [];
-        bytes = 0;
-        while (inflight.length > (drain ? 0 : maxInflight)) {
-          const b = inflight.shift()!;
-          await handleBatch(b.docs, b.lens, await b.result);
-        }
-      };
-      for await (const doc of open(cfg.curate)) {
-        const len = Buffer.byteLength(doc.text, 'utf8');
-        read.docs_in++;
-        read.docs_out++;
-        read.bytes_in += len;
-        read.bytes_out += len;
-        docs.push(doc);
-        lens.push(len);
-        bytes += len;
-        if (bytes >= BATCH_BYTES || docs.length >= BATCH_DOCS) {
-          await submit(false);
-          progress({ phase: 'read', docs: read.docs_in, bytes: read.bytes_in });
-        }
-      }
-      await submit(true);
-    });
-  } finally {
-    await pool.close();
-  }
-
-  // ---- fuzzy dedup: cluster, then stream the survivors through the stages after it ----
   let dedupEval: DedupEval | null = null;
-  if (fuzzy) {
-    await spill!.close();
-    progress({ phase: 'cluster', docs: store!.count, bytes: 0 });
-    const { roots, candidatePairs, confirmedPairs } = await timed('cluster', () => clusterSignatures(store!, { bands, rows, threshold: fuzzy.threshold }));
-    const size = new Int32Array(roots.length);
-    for (let d = 0; d < roots.length; d++) size[roots[d]]++;
-    const sizeHist: Record<string, number> = {};
-    let clusters = 0;
-    const roots2: number[] = [];
-    for (let d = 0; d < roots.length; d++) {
-      if (roots[d] !== d || size[d] < 2) continue;
-      clusters++;
-      roots2.push(d);
-      const key = size[d] >= 10 ? '10+' : String(size[d]);
-      sizeHist[key] = (sizeHist[key] ?? 0) + 1;
+  // A failure anywhere leaves no temporary files behind (the finished outputs are renamed into place only on success).
+  try {
+    try {
+      await timed('read_filter', async () => {
+        const inflight: { docs: Doc[]; lens: number[]; result: Promise<BatchOutput> }[] = [];
+        let docs: Doc[] = [];
+        let lens: number[] = [];
+        let bytes = 0;
+        const maxInflight = 2 * Math.max(1, cfg.threads) + 1;
+        /** Send the current batch to the pool; handle finished batches while too many are in flight (all, at the end). */
+        const submit = async (drain: boolean): Promise<void> => {
+          if (docs.length) {
+            const result = pool.process(packBatch(docs.map((d) => d.text), bytes));
+            // Awaited in order below; if an earlier batch fails first, this one's error is not unhandled.
+            result.catch(() => {});
+            inflight.push({ docs, lens, result });
+          }
+          docs = [];
+          lens = [];
+          bytes = 0;
+          while (inflight.length > (drain ? 0 : maxInflight)) {
+            const b = inflight.shift()!;
+            await handleBatch(b.docs, b.lens, await b.result);
+          }
+        };
+        for await (const doc of open(cfg.curate)) {
+          const len = Buffer.byteLength(doc.text, 'utf8');
+          read.docs_in++;
+          read.docs_out++;
+          read.bytes_in += len;
+          read.bytes_out += len;
+          docs.push(doc);
+          lens.push(len);
+          bytes += len;
+          if (bytes >= BATCH_BYTES || docs.length >= BATCH_DOCS) {
+            await submit(false);
+            progress({ phase: 'read', docs: read.docs_in, bytes: read.bytes_in });
+          }
+        }
+        await submit(true);
+      });
+    } finally {
+      await pool.close();
     }
-    const largest = roots2.sort((a, b) => size[b] - size[a] || a - b).slice(0, 10);
-    const examples = new Map(largest.map((r) => [r, { size: size[r], kept: '', members: [] as string[], preview: '' }]));
-    dedupEval = answers ? new DedupEval(answers) : null;
-    const fz = stats.get('fuzzy_dedup')!;
-    await timed('dedup_write', async () => {
-      progress({ phase: 'dedup', docs: 0, bytes: 0 });
-      let d = 0;
-      for await (const doc of open(cfg.curate, [join(tmp, 'spill.jsonl')])) {
-        const root = roots[d];
-        const bytes = Buffer.byteLength(doc.text, 'utf8');
-        dedupEval?.add(doc.id, d, root);
-        const ex = examples.get(root);
-        if (ex) {
-          if (root === d) {
-            ex.kept = doc.id;
-            ex.preview = doc.text.slice(0, 120);
-          } else if (ex.members.length < 5) ex.members.push(doc.id);
-        }
-        if (root === d) {
-          fz.docs_out++;
-          fz.bytes_out += bytes;
-          if (runFilters(post, doc.id, bytes, facts.scores[d], facts.keys[2 * d], facts.keys[2 * d + 1])) await emit(doc);
-        }
-        d++;
-        if (d % 10000 === 0) progress({ phase: 'dedup', docs: d, bytes: 0 });
+
+    // ---- fuzzy dedup: cluster, then stream the survivors through the stages after it ----
+    if (fuzzy) {
+      await spill!.close();
+      progress({ phase: 'cluster', docs: store!.count, bytes: 0 });
+      const { roots, candidatePairs, confirmedPairs } = await timed('cluster', () => clusterSignatures(store!, { bands, rows, threshold: fuzzy.threshold }));
+      const size = new Int32Array(roots.length);
+      for (let d = 0; d < roots.length; d++) size[roots[d]]++;
+      const sizeHist: Record<string, number> = {};
+      let clusters = 0;
+      const roots2: number[] = [];
+      for (let d = 0; d < roots.length; d++) {
+        if (roots[d] !== d || size[d] < 2) continue;
+        clusters++;
+        roots2.push(d);
+        const key = size[d] >= 10 ? '10+' : String(size[d]);
+        sizeHist[key] = (sizeHist[key] ?? 0) + 1;
       }
-    });
-    Object.assign(fz, {
-      threshold: fuzzy.threshold, num_perm: fuzzy.numPerm, ngram: fuzzy.ngram, fn_weight: fuzzy.fnWeight, bands, rows,
-      clusters, duplicates: fz.docs_in - fz.docs_out, candidate_pairs: candidatePairs, confirmed_pairs: confirmedPairs,
-      cluster_sizes: sizeHist, largest_clusters: [...examples.values()], signature_mb: Number((store!.bytes() / 2 ** 20).toFixed(1)),
-    });
+      const largest = roots2.sort((a, b) => size[b] - size[a] || a - b).slice(0, 10);
+      const examples = new Map(largest.map((r) => [r, { size: size[r], kept: '', members: [] as string[], preview: '' }]));
+      dedupEval = answers ? new DedupEval(answers) : null;
+      const fz = stats.get('fuzzy_dedup')!;
+      await timed('dedup_write', async () => {
+        progress({ phase: 'dedup', docs: 0, bytes: 0 });
+        let d = 0;
+        for await (const doc of open(cfg.curate, [join(tmp, 'spill.jsonl')])) {
+          const root = roots[d];
+          const bytes = Buffer.byteLength(doc.text, 'utf8');
+          dedupEval?.add(doc.id, d, root);
+          const ex = examples.get(root);
+          if (ex) {
+            if (root === d) {
+              ex.kept = doc.id;
+              ex.preview = doc.text.slice(0, 120);
+            } else if (ex.members.length < 5) ex.members.push(doc.id);
+          }
+          if (root === d) {
+            fz.docs_out++;
+            fz.bytes_out += bytes;
+            if (runFilters(post, doc.id, bytes, facts.scores[d], facts.keys[2 * d], facts.keys[2 * d + 1])) await emit(doc);
+          }
+          d++;
+          if (d % 10000 === 0) progress({ phase: 'dedup', docs: d, bytes: 0 });
+        }
+      });
+      Object.assign(fz, {
+        threshold: fuzzy.threshold, num_perm: fuzzy.numPerm, ngram: fuzzy.ngram, fn_weight: fuzzy.fnWeight, bands, rows,
+        clusters, duplicates: fz.docs_in - fz.docs_out, candidate_pairs: candidatePairs, confirmed_pairs: confirmedPairs,
+        cluster_sizes: sizeHist, largest_clusters: [...examples.values()], signature_mb: Number((store!.bytes() / 2 ** 20).toFixed(1)),
+      });
+    }
+    await curated.close();
+  } catch (e) {
+    spill?.abort();
+    curated.abort();
+    throw e;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
-  await curated.close();
-  rmSync(tmp, { recursive: true, force: true });
   const stageList: StageStats[] = [read, ...filters.map((s) => stats.get(s.stage)!)];
   if (clfStage) {
     Object.assign(stats.get('classifier')!, {
