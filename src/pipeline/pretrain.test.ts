@@ -51,3 +51,23 @@ test('resume reproduces the uninterrupted run exactly (dropout on)', async () =>
   assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.step), [1, 2, 3, 4, 5, 6, 7, 8], 'metrics of the lost steps are replaced, not duplicated');
   assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.loss), losses(full));
 });
+
+test('pretraining reads token shards made by `gptkit data shards`', async () => {
+  const { main } = await import('../cli/main.ts');
+  const shardDir = join(dir, 'shards');
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.equal(await main(['data', 'shards', '--data', corpus, '--tokenizer', tokDir, '--out', shardDir]), 0);
+  } finally {
+    console.log = log;
+  }
+  const events: PretrainEvent[] = [];
+  await pretrain({ ...base, steps: 3, data: [join(shardDir, 'index.json')], tokenizer: tokDir, out: join(dir, 'from-shards') }, (e) => events.push(e));
+  const start = events.find((e) => e.type === 'start') as { trainTokens: number; valTokens: number };
+  const fromText: PretrainEvent[] = [];
+  await pretrain({ ...base, steps: 1, data: [corpus], tokenizer: tokDir, out: join(dir, 'from-text') }, (e) => fromText.push(e));
+  const startText = fromText.find((e) => e.type === 'start') as { trainTokens: number; valTokens: number };
+  assert.equal(start.trainTokens + start.valTokens, startText.trainTokens + startText.valTokens, 'the same tokens either way');
+  await assert.rejects(pretrain({ ...base, steps: 1, data: [shardDir], tokenizer: tokDir, out: join(dir, 'x'), model: { blockSize: 16, vocabSize: 100 } }), /made with a 280-token vocabulary, the model has 100/);
+});

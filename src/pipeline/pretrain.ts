@@ -1,6 +1,6 @@
 // The pretraining stage: text (or token shards) → token ids → GPT trained with the Trainer →
 // checkpoints, a metrics JSONL and samples. Progress goes out as events; cli/ prints them.
-import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/fs.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
@@ -11,9 +11,9 @@ import { generate } from '../generate/generate.ts';
 import { sampleToken } from '../generate/sampling.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { tokenizerJsonText } from '../tokenizer/formats.ts';
-import { readDocuments } from '../data/readers.ts';
+import { readDocuments, TokenShards } from '../data/index.ts';
 import { Rng } from '../util/rng.ts';
-import { ConfigError, FileFormatError } from '../util/errors.ts';
+import { ConfigError } from '../util/errors.ts';
 import { backend } from '../backend/index.ts';
 
 export interface PretrainConfig extends TrainOptions {
@@ -72,39 +72,27 @@ async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string,
   return tok.vocabSize <= 65536 ? Uint16Array.from(buf.subarray(0, n)) : buf.slice(0, n);
 }
 
-/** Token shards written by `gptkit data shards`: {"dtype","shards":[{"file","tokens"}],…}. */
-function readShards(indexPath: string): TokenArray {
-  let index: { dtype?: string; shards?: { file: string; tokens: number }[] };
+/** Token shards written by `gptkit data shards` (their directory or its index.json), read whole. */
+function readShards(path: string): { tokens: Int32Array; vocabSize: number } {
+  const shards = TokenShards.open(path.endsWith('index.json') ? dirname(path) : path);
   try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8'));
-  } catch (e) {
-    throw new FileFormatError(indexPath, `not a readable JSON shard index: ${(e as Error).message}`);
+    const total = shards.index.shards.reduce((n, s) => n + s.tokens, 0);
+    const tokens = new Int32Array(total);
+    let at = 0;
+    shards.index.shards.forEach((s, i) => {
+      tokens.set(shards.read(i, 0, s.tokens), at);
+      at += s.tokens;
+    });
+    return { tokens, vocabSize: shards.index.vocab_size };
+  } finally {
+    shards.close();
   }
-  if (!Array.isArray(index.shards) || (index.dtype !== 'uint16' && index.dtype !== 'uint32')) {
-    throw new FileFormatError(indexPath, 'expected {"dtype": "uint16"|"uint32", "shards": [{"file", "tokens"}…]}');
-  }
-  const width = index.dtype === 'uint16' ? 2 : 4;
-  const total = index.shards.reduce((s, x) => s + x.tokens, 0);
-  const out = width === 2 ? new Uint16Array(total) : new Uint32Array(total);
-  let at = 0;
-  for (const s of index.shards) {
-    const file = resolve(dirname(indexPath), s.file);
-    const bytes = readFileSync(file);
-    if (bytes.byteLength !== s.tokens * width) throw new FileFormatError(file, `has ${bytes.byteLength} bytes, the index says ${s.tokens} tokens of ${width} bytes`);
-    const view = width === 2 ? new Uint16Array(bytes.buffer, bytes.byteOffset, s.tokens) : new Uint32Array(bytes.buffer, bytes.byteOffset, s.tokens);
-    out.set(view, at);
-    at += s.tokens;
-  }
-  return out;
 }
 
-function isShardIndex(paths: string[]): boolean {
-  if (paths.length !== 1 || !paths[0].endsWith('.json') || !existsSync(paths[0])) return false;
-  try {
-    return Array.isArray(JSON.parse(readFileSync(paths[0], 'utf8')).shards);
-  } catch {
-    return false;
-  }
+function isShards(paths: string[]): boolean {
+  if (paths.length !== 1) return false;
+  const p = paths[0];
+  return p.endsWith('index.json') || (existsSync(p) && statSync(p).isDirectory() && existsSync(join(p, 'index.json')));
 }
 
 function trainOptionsOf(c: PretrainConfig): TrainOptions {
@@ -136,8 +124,11 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
 
   // Data.
   let tokens: TokenArray;
-  if (isShardIndex(cfg.data)) tokens = readShards(cfg.data[0]);
-  else tokens = await tokenizeFiles(cfg.data, tokenizer, cfg.textField, (docs, n) => onEvent({ type: 'tokenize', docs, tokens: n }));
+  if (isShards(cfg.data)) {
+    const sh = readShards(cfg.data[0]);
+    if (sh.vocabSize > model.config.vocabSize) throw new ConfigError(`the shards in ${cfg.data[0]} were made with a ${sh.vocabSize}-token vocabulary, the model has ${model.config.vocabSize}`, 'pretrain with the tokenizer the shards were made with (--tokenizer)');
+    tokens = sh.tokens;
+  } else tokens = await tokenizeFiles(cfg.data, tokenizer, cfg.textField, (docs, n) => onEvent({ type: 'tokenize', docs, tokens: n }));
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] >= model.config.vocabSize) throw new ConfigError(`token id ${tokens[i]} at position ${i} is outside the model's vocabulary of ${model.config.vocabSize}`, 'were the shards made with another tokenizer?');
   }
