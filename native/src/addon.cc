@@ -62,22 +62,37 @@ Simd simd_level() {
 
 // ---------------------------------------------------------------------------------------------
 // Thread pool: persistent workers; a job is split into one contiguous range per thread.
+// Workers spin for a few tens of microseconds after a job before sleeping on a condition variable:
+// decoding and small kernels issue jobs back to back, and waking a sleeping thread costs 50–200 µs
+// on a VM, more than such a job takes.
 
 namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 struct Pool {
+  static constexpr int kSpin = 20000;  // pause iterations (~tens of µs) before sleeping
+
   std::vector<std::thread> workers;
   std::mutex m;
-  std::condition_variable cv_start, cv_done;
-  const std::function<void(int64_t, int64_t)>* job = nullptr;
-  int64_t n = 0;
+  std::condition_variable cv_start;
+  std::atomic<const std::function<void(int64_t, int64_t)>*> job{nullptr};
+  std::atomic<int64_t> n{0};
   int nthreads = 1;
-  uint64_t generation = 0;
-  int pending = 0;
-  bool quit = false;
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> pending{0};
+  std::atomic<int> sleepers{0};
+  std::atomic<bool> quit{false};
   std::mutex call_mutex;  // one parallel_for at a time (several JS threads may call)
 
   void range(int t, int64_t* b, int64_t* e) const {
-    int64_t per = n / nthreads, rem = n % nthreads;
+    const int64_t count = n.load(std::memory_order_relaxed);
+    int64_t per = count / nthreads, rem = count % nthreads;
     *b = t * per + (t < rem ? t : rem);
     *e = *b + per + (t < rem ? 1 : 0);
   }
@@ -86,18 +101,28 @@ struct Pool {
   // resize() after earlier jobs does not mistake the last finished job for a new one.
   void worker(int t, uint64_t seen) {
     for (;;) {
-      std::unique_lock<std::mutex> lk(m);
-      cv_start.wait(lk, [&] { return quit || generation != seen; });
-      if (quit) return;
-      seen = generation;
-      if (t >= nthreads) continue;
+      uint64_t g;
+      int spins = 0;
+      while ((g = generation.load()) == seen && !quit.load()) {
+        if (++spins < kSpin) {
+          cpu_relax();
+          continue;
+        }
+        // Sleep. The main thread bumps `generation` and then looks at `sleepers` (both seq_cst),
+        // and notifies under the mutex, so a job posted while we decide to sleep is never missed.
+        std::unique_lock<std::mutex> lk(m);
+        sleepers++;
+        cv_start.wait(lk, [&] { return quit.load() || generation.load() != seen; });
+        sleepers--;
+        spins = 0;
+      }
+      if (quit.load()) return;
+      seen = g;
       int64_t b, e;
       range(t, &b, &e);
-      auto* f = job;
-      lk.unlock();
+      auto* f = job.load();
       if (b < e) (*f)(b, e);
-      lk.lock();
-      if (--pending == 0) cv_done.notify_one();
+      pending.fetch_sub(1);
     }
   }
 
@@ -105,14 +130,14 @@ struct Pool {
     std::lock_guard<std::mutex> call(call_mutex);
     stop();
     nthreads = threads < 1 ? 1 : threads;
-    quit = false;
-    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t, g = generation] { worker(t, g); });
+    quit.store(false);
+    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t, g = generation.load()] { worker(t, g); });
   }
 
   void stop() {
+    quit.store(true);
     {
       std::lock_guard<std::mutex> lk(m);
-      quit = true;
     }
     cv_start.notify_all();
     for (auto& w : workers) w.join();
@@ -126,20 +151,22 @@ struct Pool {
       fn(0, count);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lk(m);
-      job = &fn;
-      n = count;
-      pending = nthreads - 1;
-      generation++;
+    job.store(&fn);
+    n.store(count);
+    pending.store(nthreads - 1);
+    generation.fetch_add(1);
+    if (sleepers.load() > 0) {
+      { std::lock_guard<std::mutex> lk(m); }
+      cv_start.notify_all();
     }
-    cv_start.notify_all();
     int64_t b, e;
     range(0, &b, &e);
     if (b < e) fn(b, e);
-    std::unique_lock<std::mutex> lk(m);
-    cv_done.wait(lk, [&] { return pending == 0; });
-    job = nullptr;
+    for (int spins = 0; pending.load() != 0; spins++) {
+      if (spins < kSpin) cpu_relax();
+      else std::this_thread::yield();  // a worker was descheduled: give it the core
+    }
+    job.store(nullptr);
   }
 
   ~Pool() { stop(); }

@@ -264,12 +264,12 @@ inline void gemv(const Problem& P, const Kernels& K, int threads) {
 // ---------------------------------------------------------------------------------------------
 // One matrix product (one batch entry) on up to `threads` threads.
 
-// When a second thread pays: the pool (addon.cc) wakes a sleeping worker through a condition
-// variable, measured at 0.05–0.2 ms on the 2-vCPU VM we tune on, so work is only split when one
-// thread would need well over that: ≥ 24M multiply-adds for a GEMM (~0.25 ms on one Zen 4 core),
-// ≥ 4M floats of B for a GEMV (16 MB, ~0.2 ms at 80 GB/s). Lower these if the pool learns to spin.
-constexpr double kParallelMinMacs = 24e6;
-constexpr double kParallelMinGemvFloats = 4e6;
+// When a second thread pays: the pool (addon.cc) keeps its workers spinning for a few tens of µs
+// after each job, so handing work over costs a few µs when jobs come back to back (a sleeping
+// worker still takes 0.05–0.2 ms to wake on a VM). Work is split from ~1M multiply-adds for a
+// GEMM (~10 µs on one Zen 4 core) and 128K floats of B for a GEMV (512 KB, ~8 µs at 65 GB/s).
+constexpr double kParallelMinMacs = 1e6;
+constexpr double kParallelMinGemvFloats = 131072;
 
 inline Problem transposed(const Problem& P) {
   Problem Q = P;
