@@ -76,7 +76,7 @@ inline void cpu_relax() {
 }
 
 struct Pool {
-  static constexpr int kSpin = 20000;  // pause iterations (~tens of µs) before sleeping
+  static constexpr int kSpin = 2000;  // pause iterations (~tens of µs) before sleeping
 
   std::vector<std::thread> workers;
   std::mutex m;

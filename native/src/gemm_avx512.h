@@ -139,7 +139,11 @@ GPTKIT_AVX512 static inline void dot_rows(int64_t k, const float* x, const float
     const __mmask16 m = k - p >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - p)) - 1);
     const __m512 xv = _mm512_maskz_loadu_ps(m, x + p);
 #pragma GCC unroll 8
-    for (int q = 0; q < R; q++) acc[q] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, b + q * ldb + p), acc[q]);
+    for (int q = 0; q < R; q++) {
+      // The next group's rows, same columns: short rows end before the hardware prefetcher ramps up.
+      if (R > 1) _mm_prefetch((const char*)(b + (q + R) * ldb + p), _MM_HINT_T0);
+      acc[q] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, b + q * ldb + p), acc[q]);
+    }
   }
 #pragma GCC unroll 8
   for (int q = 0; q < R; q++) y[q] = hsum(acc[q]);
