@@ -4,7 +4,7 @@
 // bandwidth: the bench measures the machine's read bandwidth and reports the fraction reached.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { emit, log, runPythonRef, timeIt } from './harness.ts';
+import { emit, log, runPythonRef, threadEnv, timeIt } from './harness.ts';
 import { GPT, gptConfig, countParams } from '../src/models/gpt.ts';
 import { generate } from '../src/generate/generate.ts';
 import { argmax } from '../src/generate/sampling.ts';
@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
       const tps = (batch * (NEW - 1)) / (full - prefill);
       let best: number | null = null;
       for (const threads of [1, 2]) {
-        const r = runPythonRef(join(here, 'ref', 'generate_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, batch, PROMPT, NEW, threads].map(String), ['torch']);
+        const r = runPythonRef(join(here, 'ref', 'generate_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, batch, PROMPT, NEW, threads].map(String), ['torch'], threadEnv(threads));
         if (r && (best === null || r.tokens_per_sec > best)) best = r.tokens_per_sec;
       }
       const extra: Record<string, unknown> = {};

@@ -40,6 +40,14 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Environment that holds a Python reference to `threads` threads in total: torch.set_num_threads
+ * alone leaves Debian's OpenBLAS free to use every core for the matrix products.
+ */
+export function threadEnv(threads: number): Record<string, string> {
+  return { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+}
+
 /** Debian's own python3 (where python3-torch and python3-numpy install), not a pyenv one on PATH. */
 export const debianPython = '/usr/bin/python3';
 

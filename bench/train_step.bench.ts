@@ -3,18 +3,25 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { emit, log, runPythonRef, timeIt } from './harness.ts';
+import { emit, log, runPythonRef, threadEnv, timeIt } from './harness.ts';
 import { configs } from './train_step_worker.ts';
 import { backend } from '../src/backend/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** GFLOP/s of a 1024³ GEMM on all threads: the ceiling MFU is measured against. */
+/**
+ * GFLOP/s of a 1024³ GEMM on all threads: the ceiling MFU is measured against. Best of three
+ * rounds, so a moment of load on a shared machine does not lower the ceiling (and raise MFU).
+ */
 function gemmCeiling(): number {
   const n = 1024;
   const a = new Float32Array(n * n).fill(0.5), b = new Float32Array(n * n).fill(0.25), c = new Float32Array(n * n);
-  const s = timeIt(() => backend().gemm({ transA: false, transB: false, m: n, n, k: n, alpha: 1, a, aOffset: 0, lda: n, b, bOffset: 0, ldb: n, beta: 0, c, cOffset: 0, ldc: n, bias: null, batch: 1, strideA: 0, strideB: 0, strideC: 0 }), 5, 2);
-  return (2 * n ** 3) / s / 1e9;
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    const s = timeIt(() => backend().gemm({ transA: false, transB: false, m: n, n, k: n, alpha: 1, a, aOffset: 0, lda: n, b, bOffset: 0, ldb: n, beta: 0, c, cOffset: 0, ldc: n, bias: null, batch: 1, strideA: 0, strideB: 0, strideC: 0 }), 5, 2);
+    best = Math.max(best, (2 * n ** 3) / s / 1e9);
+  }
+  return best;
 }
 
 export async function run(): Promise<void> {
@@ -27,7 +34,7 @@ export async function run(): Promise<void> {
     const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
     let best: { tokens_per_sec: number; rss_mb: number; threads: number } | null = null;
     for (const threads of [1, 2]) {
-      const ref = runPythonRef(join(here, 'ref', 'train_step_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.batch, threads, steps].map(String), ['torch']);
+      const ref = runPythonRef(join(here, 'ref', 'train_step_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.batch, threads, steps].map(String), ['torch'], threadEnv(threads));
       if (ref && (!best || ref.tokens_per_sec > best.tokens_per_sec)) best = ref;
     }
     const mfu = (g.flops_per_token * g.tokens_per_sec) / (ceiling * 1e9);
