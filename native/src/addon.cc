@@ -1,4 +1,5 @@
-// The addon's entry: CPU feature detection, the SIMD override, the thread pool, argument helpers.
+// The addon's entry: the SIMD level in force and its override, the thread pool, argument helpers
+// (CPU feature detection is in simd.cc).
 // Context-aware (NODE_API_MODULE): worker threads may load it; only the thread pool is shared.
 #include "common.h"
 #include <atomic>
@@ -13,39 +14,9 @@ namespace gptkit {
 // ---------------------------------------------------------------------------------------------
 // SIMD level: detected once; GPTKIT_SIMD (or setSimd) may lower it for tests.
 
-static bool detect(Simd s) {
-  switch (s) {
-    case Simd::Portable: return true;
-#if defined(__x86_64__) || defined(__i386__)
-    case Simd::Avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case Simd::Avx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    case Simd::Neon: return false;
-#elif defined(__aarch64__)
-    case Simd::Neon: return true;
-    default: return false;
-#else
-    default: return false;
-#endif
-  }
-  return false;
-}
-
-bool cpu_supports(Simd s) { return detect(s); }
-
-const char* simd_name(Simd s) {
-  switch (s) {
-    case Simd::Avx512: return "avx512";
-    case Simd::Avx2: return "avx2";
-    case Simd::Neon: return "neon";
-    default: return "portable";
-  }
-}
-
 static Simd best_simd() {
   for (Simd s : {Simd::Avx512, Simd::Avx2, Simd::Neon})
-    if (detect(s)) return s;
+    if (cpu_supports(s)) return s;
   return Simd::Portable;
 }
 
@@ -235,7 +206,7 @@ static Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   std::string want = info[0].As<Napi::String>().Utf8Value();
   for (Simd s : {Simd::Portable, Simd::Neon, Simd::Avx2, Simd::Avx512}) {
     if (want == simd_name(s)) {
-      if (!detect(s)) return Napi::Boolean::New(info.Env(), false);
+      if (!cpu_supports(s)) return Napi::Boolean::New(info.Env(), false);
       g_simd.store(static_cast<int>(s));
       return Napi::Boolean::New(info.Env(), true);
     }
@@ -247,7 +218,7 @@ static Napi::Value SimdLevels(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(info.Env());
   uint32_t i = 0;
   for (Simd s : {Simd::Avx512, Simd::Avx2, Simd::Neon, Simd::Portable})
-    if (detect(s)) out.Set(i++, Napi::String::New(info.Env(), simd_name(s)));
+    if (cpu_supports(s)) out.Set(i++, Napi::String::New(info.Env(), simd_name(s)));
   return out;
 }
 

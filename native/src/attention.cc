@@ -1,7 +1,6 @@
 // Fused scaled-dot-product attention (the contract is AttentionParams in src/backend/backend.ts):
 // argument checking, SIMD dispatch and threading. The kernels live in attention_impl.h, compiled
-// here once per SIMD level. ARM builds use the portable body (GCC/Clang vector extensions, which the
-// compiler lowers to NEON there); no NEON-specific path has been compile-checked.
+// once per SIMD level in attention_paths.cc (AVX-512, AVX2, NEON, portable).
 //
 // Addon functions (positional; src/backend/native/attention.ts builds the lists):
 //   attentionForward(batch, heads, tq, tk, headDim,
@@ -19,32 +18,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#if defined(__x86_64__) || defined(__i386__)
-#define ATTN_NS avx512
-#define ATTN_W 16
-#define ATTN_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#include "attention_impl.h"
-#undef ATTN_NS
-#undef ATTN_W
-#undef ATTN_TARGET
-
-#define ATTN_NS avx2
-#define ATTN_W 8
-#define ATTN_TARGET __attribute__((target("avx2,fma")))
-#include "attention_impl.h"
-#undef ATTN_NS
-#undef ATTN_W
-#undef ATTN_TARGET
-#endif
-
-#define ATTN_NS portable
-#define ATTN_W 4
-#define ATTN_TARGET
-#include "attention_impl.h"
-#undef ATTN_NS
-#undef ATTN_W
-#undef ATTN_TARGET
 
 namespace gptkit {
 namespace {
@@ -168,25 +141,9 @@ Args parse(const Napi::CallbackInfo& info, const char* op, bool backward) {
   return a;
 }
 
-using RangeFn = void (*)(const Args&, int64_t, int64_t);
-
-struct Kernels {
-  RangeFn forward_blocks, forward_rows, backward_heads;
-};
-
-Kernels kernels() {
-  switch (simd_level()) {
-#if defined(__x86_64__) || defined(__i386__)
-    case Simd::Avx512: return {attn::avx512::forward_blocks, attn::avx512::forward_rows, attn::avx512::backward_heads};
-    case Simd::Avx2: return {attn::avx2::forward_blocks, attn::avx2::forward_rows, attn::avx2::backward_heads};
-#endif
-    default: return {attn::portable::forward_blocks, attn::portable::forward_rows, attn::portable::backward_heads};
-  }
-}
-
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const Args a = parse(info, "attentionForward", false);
-  const Kernels k = kernels();
+  const attn::Kernels k = attn::kernels_for(simd_level());
   if (a.tq <= attn::kRowPathMaxTq) {
     parallel_for(a.B * a.H * a.tq, [&](int64_t b, int64_t e) { k.forward_rows(a, b, e); });
   } else {
@@ -198,7 +155,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const Args a = parse(info, "attentionBackward", true);
-  const Kernels k = kernels();
+  const attn::Kernels k = attn::kernels_for(simd_level());
   parallel_for(a.B * a.H, [&](int64_t b, int64_t e) { k.backward_heads(a, b, e); });
   return info.Env().Undefined();
 }

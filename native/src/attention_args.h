@@ -1,6 +1,7 @@
 // The arguments of the fused attention kernels once validated (pointers already moved to their
-// offsets), shared by attention.cc and the per-SIMD kernel bodies in attention_impl.h.
+// offsets), shared by attention.cc and the per-SIMD kernel bodies in attention_impl.h. N-API free.
 #pragma once
+#include "simd.h"
 #include <algorithm>
 #include <cstdint>
 
@@ -62,8 +63,17 @@ inline uint32_t dropout_hash(uint32_t seed, uint32_t idx) {
   }
 GPTKIT_ATTN_DECLARE(avx512)
 GPTKIT_ATTN_DECLARE(avx2)
+GPTKIT_ATTN_DECLARE(neon)
 GPTKIT_ATTN_DECLARE(portable)
 #undef GPTKIT_ATTN_DECLARE
+
+// The entry points of one SIMD path (attention_paths.cc); a path this build does not compile gets
+// the portable ones.
+using RangeFn = void (*)(const Args&, int64_t, int64_t);
+struct Kernels {
+  RangeFn forward_blocks, forward_rows, backward_heads;
+};
+Kernels kernels_for(Simd s);
 
 // Query rows per forward task and keys per block; the backward uses the same tiles.
 constexpr int64_t kBlockQ = 64;

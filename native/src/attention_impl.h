@@ -1,6 +1,6 @@
 // The fused attention kernels, written once over GCC/Clang vector extensions and compiled once per
-// SIMD level: attention.cc includes this file three times with ATTN_NS (namespace), ATTN_W (floats
-// per vector) and ATTN_TARGET (the function attribute that enables the instruction set).
+// SIMD level: attention_paths.cc includes this file once per path with ATTN_NS (namespace), ATTN_W
+// (floats per vector) and ATTN_TARGET (the function attribute that enables the instruction set).
 //
 // Forward (flash attention): one task is (batch, head, block of kBlockQ queries). Keys are visited
 // in blocks of kBlockK, only those some query of the block can see (causal and banded attention skip
@@ -22,7 +22,7 @@
 // headDim padded to a whole number of vectors (any headDim works; the padding is zero).
 
 #ifndef ATTN_NS
-#error "attention_impl.h is included by attention.cc with ATTN_NS, ATTN_W and ATTN_TARGET defined"
+#error "attention_impl.h is included by attention_paths.cc with ATTN_NS, ATTN_W and ATTN_TARGET defined"
 #endif
 
 namespace gptkit {

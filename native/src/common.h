@@ -1,26 +1,14 @@
-// Shared by every kernel file of the addon: the SIMD level in force, the thread pool, and helpers to
-// read typed arrays out of N-API arguments.
+// Shared by the N-API side of the addon: simd.h (SIMD level, thread pool) and helpers to read typed
+// arrays out of N-API arguments.
 #pragma once
 #include <napi.h>
+#include "simd.h"
 #include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <string>
 
 namespace gptkit {
-
-// Code paths, best last. Kernels branch on simd_level() once per call, never per element.
-enum class Simd : int { Portable = 0, Neon = 1, Avx2 = 2, Avx512 = 3 };
-
-Simd simd_level();
-bool cpu_supports(Simd s);
-const char* simd_name(Simd s);
-
-// Fixed partitioning: task i of n always runs the same work, so results do not depend on timing.
-// fn(task, thread) is called once for every task in [0, n); tasks are split into contiguous
-// ranges, one per thread. Calls from several JS threads are serialised.
-void parallel_for(int64_t n, const std::function<void(int64_t begin, int64_t end)>& fn);
-int num_threads();
 
 // Typed-array access. Throws a JS TypeError naming the argument if the type is wrong.
 float* f32_arg(const Napi::CallbackInfo& info, size_t i, const char* op, size_t* len = nullptr);

@@ -6,23 +6,12 @@
 // Every buffer is checked against the largest element the call would touch before anything runs:
 // a bad call is a RangeError naming the operand, the shapes and the buffer length, never a crash.
 #include "common.h"
-#include "gemm_driver.h"
-#include "gemm_avx2.h"
-#include "gemm_avx512.h"
-#include "gemm_portable.h"
+#include "gemm_paths.h"
 
 namespace gptkit {
 namespace {
 
-const gemm::Kernels& kernels_for(Simd s) {
-  switch (s) {
-#if defined(__x86_64__)
-    case Simd::Avx512: return gemm::avx512::kernels();
-    case Simd::Avx2: return gemm::avx2::kernels();
-#endif
-    default: return gemm::portable::kernels();
-  }
-}
+using gemm::kernels_for;
 
 struct Args {
   bool ta, tb;

@@ -1,6 +1,7 @@
 // GEMM driver: the GotoBLAS/BLIS loop nest around a register-blocked micro-kernel, independent of
-// the SIMD level. One `Kernels` table per SIMD level (gemm_avx512.h, gemm_avx2.h, gemm_portable.h)
-// supplies the micro-kernels, the GEMV kernels and the block sizes.
+// the SIMD level. One `Kernels` table per SIMD level (gemm_avx512.h, gemm_avx2.h, gemm_neon.h,
+// gemm_portable.h; gemm_paths.h picks one) supplies the micro-kernels, the GEMV kernels and the
+// block sizes.
 //
 // Contract (the same as Backend.gemm for one batch): C = alpha·op(A)·op(B) + beta·C (+ bias), where
 // op(A)[i][p] = ta ? a[p·lda + i] : a[i·lda + p] and op(B)[p][j] = tb ? b[j·ldb + p] : b[p·ldb + j].
@@ -11,7 +12,8 @@
 // micro-kernel's sequential FMA chain), so the bits do not depend on the thread count or on which
 // thread computed a tile. Threads split C into fixed disjoint blocks; nothing is reduced across threads.
 #pragma once
-#include "common.h"
+#include "simd.h"
+#include <new>
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>

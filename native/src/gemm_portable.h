@@ -1,5 +1,5 @@
 // Portable GEMM kernels: plain C++ the compiler can vectorise for the baseline ISA (SSE2 on x86-64,
-// NEON on AArch64, where this is the path in use: gptkit ships no hand-written NEON kernel yet).
+// NEON on AArch64). The reference the SIMD paths are cross-checked against (native/test/simd_check.cc).
 #pragma once
 #include "gemm_driver.h"
 

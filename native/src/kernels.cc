@@ -1,8 +1,9 @@
 // The pointwise/row kernels of the native backend (LayerNorm, GELU, softmax, cross-entropy,
 // embedding, AdamW, vector arithmetic, dropout): argument checking, SIMD dispatch and threading.
 //
-// - kernels_body.h holds the math once; it is compiled three times below, for AVX-512, AVX2+FMA and
-//   portable C++, each with its own primitives (kernels_vec_*.h). simd_level() picks one per call.
+// - kernels_body.h holds the math once; kernels_paths.cc compiles it once per SIMD path (AVX-512,
+//   AVX2+FMA, NEON, portable C++), each with its own primitives (kernels_vec_*.h). simd_level()
+//   picks one per call.
 // - Every argument is checked before any memory is touched: a bad count or a short array throws a
 //   RangeError that names the op, the argument, the length needed and the length found.
 // - Work is split by rows, columns or element blocks over the thread pool with fixed contiguous
@@ -17,65 +18,11 @@
 #include <cstring>
 #include <string>
 #include <vector>
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
 
 namespace gptkit {
-
-namespace portable {
-#include "kernels_vec_portable.h"
-#include "kernels_body.h"
-}  // namespace portable
-
-#if defined(__x86_64__) || defined(__i386__)
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
-namespace avx2 {
-#include "kernels_vec_avx2.h"
-#include "kernels_body.h"
-}  // namespace avx2
-#if defined(__clang__)
-#pragma clang attribute pop
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), apply_to = function)
-#else
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma")
-// GCC 12's own AVX-512 headers trip its uninitialised-variable warnings (the `__Y = __Y` idiom
-// they use for "undefined" vectors); the warnings are about the headers, not this code.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-namespace avx512 {
-#include "kernels_vec_avx512.h"
-#include "kernels_body.h"
-}  // namespace avx512
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
-#endif
-#endif
-
 namespace {
 
-const kern::Table& table() {
-#if defined(__x86_64__) || defined(__i386__)
-  switch (simd_level()) {
-    case Simd::Avx512: return avx512::table;
-    case Simd::Avx2: return avx2::table;
-    default: break;
-  }
-#endif
-  return portable::table;
-}
+const kern::Table& table() { return kern::table_for(simd_level()); }
 
 // ---------------------------------------------------------------------------------------------
 // Work splitting.

@@ -1,5 +1,5 @@
 // The pointwise/row kernels, written once over the primitives of a kernels_vec_*.h header (W lanes of
-// type V: vload/vstore, vload_n/vstore_n for tails, vadd…, vexp, vdropout, vsumsq). kernels.cc
+// type V: vload/vstore, vload_n/vstore_n for tails, vadd…, vexp, vdropout, vsumsq). kernels_paths.cc
 // includes this file once per SIMD path, each time inside its own namespace and after that path's
 // primitives, and exports the `table` defined at the bottom. No include guard on purpose.
 //

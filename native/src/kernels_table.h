@@ -1,8 +1,10 @@
-// The pointwise/row kernels of one SIMD path, as a table of plain functions. kernels.cc picks the
-// table for simd_level() once per call, validates the arguments and splits the work across the
-// thread pool; each table function computes one contiguous range of rows, columns or elements
-// ([begin, end)) and never allocates, throws or touches the pool.
+// The pointwise/row kernels of one SIMD path, as a table of plain functions (kernels_paths.cc builds
+// one per path; table_for returns it). kernels.cc picks the table for simd_level() once per call,
+// validates the arguments and splits the work across the thread pool; each table function computes
+// one contiguous range of rows, columns or elements ([begin, end)) and never allocates, throws or
+// touches the pool.
 #pragma once
+#include "simd.h"
 #include <cstdint>
 
 namespace gptkit {
@@ -56,6 +58,9 @@ struct Table {
   void (*dropout_fwd)(const float* x, float* out, int64_t i0, int64_t i1, const DropoutConsts& k);
   void (*dropout_bwd)(const float* dout, float* dx, int64_t i0, int64_t i1, const DropoutConsts& k);
 };
+
+// The table of a SIMD path; a path this build does not compile (another ISA's) gets the portable one.
+const Table& table_for(Simd s);
 
 }  // namespace kern
 }  // namespace gptkit

@@ -1,6 +1,6 @@
 // AVX2 + FMA primitives for kernels_body.h: 8 float lanes; tails go through a small stack buffer
 // (AVX2's masked loads are slow on some CPUs and fault-free only for in-bounds lanes anyway).
-// Included by kernels.cc inside `namespace avx2` with AVX2 + FMA enabled for every function here.
+// Included by kernels_paths.cc inside `namespace avx2` with AVX2 + FMA enabled for every function here.
 
 constexpr int W = 8;
 typedef __m256 V;

@@ -1,6 +1,6 @@
-// AVX-512 primitives for kernels_body.h: 16 float lanes, masked tails. Included by kernels.cc inside
-// `namespace avx512` with AVX-512F/BW/VL/DQ + FMA enabled for every function defined here.
-// (The same primitive names exist in kernels_vec_avx2.h and kernels_vec_portable.h.)
+// AVX-512 primitives for kernels_body.h: 16 float lanes, masked tails. Included by kernels_paths.cc
+// inside `namespace avx512` with AVX-512F/BW/VL/DQ + FMA enabled for every function defined here.
+// (The same primitive names exist in kernels_vec_{avx2,neon,portable}.h.)
 
 constexpr int W = 16;
 typedef __m512 V;

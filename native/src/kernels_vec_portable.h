@@ -1,8 +1,8 @@
 // Portable primitives for kernels_body.h: 4 float lanes as a GCC/Clang vector extension type. No
 // intrinsics: the compiler maps each op onto the baseline target's 128-bit registers (SSE2 on x86-64,
 // NEON on AArch64). 128 bits on purpose: GCC lowers comparisons on wider vectors one lane at a time
-// when the target lacks them. Included by kernels.cc inside `namespace portable`. There is no
-// hand-written NEON path: it could not be compile-checked where this was written, so ARM runs this.
+// when the target lacks them. Included by kernels_paths.cc inside `namespace portable`; the reference
+// the SIMD paths are cross-checked against (native/test/simd_check.cc).
 
 constexpr int W = 4;
 typedef float V __attribute__((vector_size(16)));

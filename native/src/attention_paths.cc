@@ -1,0 +1,66 @@
+// The fused attention kernels (attention_impl.h) compiled once per SIMD path, and the table that
+// picks a path's entry points. The vector-extension body is written for any width: AVX-512 (16
+// lanes) and AVX2 (8) on x86-64 with their target attributes; NEON (4 lanes, the AArch64 baseline, so
+// no attribute) on AArch64; portable (4 lanes, baseline ISA) everywhere. No N-API here:
+// native/test/simd_check.cc links this file to cross-check the paths without Node.
+#include "attention_args.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ATTN_NS avx512
+#define ATTN_W 16
+#define ATTN_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#include "attention_impl.h"
+#undef ATTN_NS
+#undef ATTN_W
+#undef ATTN_TARGET
+
+#define ATTN_NS avx2
+#define ATTN_W 8
+#define ATTN_TARGET __attribute__((target("avx2,fma")))
+#include "attention_impl.h"
+#undef ATTN_NS
+#undef ATTN_W
+#undef ATTN_TARGET
+#endif
+
+#if defined(__aarch64__)
+#define ATTN_NS neon
+#define ATTN_W 4
+#define ATTN_TARGET
+#include "attention_impl.h"
+#undef ATTN_NS
+#undef ATTN_W
+#undef ATTN_TARGET
+#endif
+
+#define ATTN_NS portable
+#define ATTN_W 4
+#define ATTN_TARGET
+#include "attention_impl.h"
+#undef ATTN_NS
+#undef ATTN_W
+#undef ATTN_TARGET
+
+namespace gptkit {
+namespace attn {
+
+Kernels kernels_for(Simd s) {
+  switch (s) {
+#if defined(__x86_64__) || defined(__i386__)
+    case Simd::Avx512: return {avx512::forward_blocks, avx512::forward_rows, avx512::backward_heads};
+    case Simd::Avx2: return {avx2::forward_blocks, avx2::forward_rows, avx2::backward_heads};
+#endif
+#if defined(__aarch64__)
+    case Simd::Neon: return {neon::forward_blocks, neon::forward_rows, neon::backward_heads};
+#endif
+    default: return {portable::forward_blocks, portable::forward_rows, portable::backward_heads};
+  }
+}
+
+}  // namespace attn
+}  // namespace gptkit
