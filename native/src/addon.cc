@@ -32,10 +32,12 @@ Simd simd_level() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Thread pool: persistent workers; a job is split into one contiguous range per thread.
-// Workers spin for a few tens of microseconds after a job before sleeping on a condition variable:
-// decoding and small kernels issue jobs back to back, and waking a sleeping thread costs 50–200 µs
-// on a VM, more than such a job takes.
+// Thread pool: persistent workers. A job is cut into one contiguous range per thread, always the
+// same ranges for a given thread count (so results are the same bits run after run), but any
+// thread may run any range: each claims the next unclaimed one. A worker the OS has descheduled
+// (two vCPUs shared with other processes) then costs nothing, because the caller runs its range.
+// Workers spin briefly after a job before sleeping: decoding issues small jobs back to back, and
+// waking a sleeping thread costs 50–200 µs on a VM.
 
 namespace {
 inline void cpu_relax() {
@@ -47,7 +49,7 @@ inline void cpu_relax() {
 }
 
 struct Pool {
-  static constexpr int kSpin = 2000;  // pause iterations (~tens of µs) before sleeping
+  static constexpr int kSpin = 2000;  // pause iterations (tens of µs) before a worker sleeps
 
   std::vector<std::thread> workers;
   std::mutex m;
@@ -56,7 +58,9 @@ struct Pool {
   std::atomic<int64_t> n{0};
   int nthreads = 1;
   std::atomic<uint64_t> generation{0};
-  std::atomic<int> pending{0};
+  std::atomic<int> next{0};       // next range to claim
+  std::atomic<int> finished{0};   // ranges done
+  std::atomic<int> active{0};     // workers inside the current job (the caller waits for 0 to return)
   std::atomic<int> sleepers{0};
   std::atomic<bool> quit{false};
   std::mutex call_mutex;  // one parallel_for at a time (several JS threads may call)
@@ -68,9 +72,19 @@ struct Pool {
     *e = *b + per + (t < rem ? 1 : 0);
   }
 
+  // Claim and run ranges until none is left.
+  void drain(const std::function<void(int64_t, int64_t)>& fn) {
+    for (int c; (c = next.fetch_add(1)) < nthreads;) {
+      int64_t b, e;
+      range(c, &b, &e);
+      if (b < e) fn(b, e);
+      finished.fetch_add(1);
+    }
+  }
+
   // `seen` starts at the generation current when the worker was made, so a worker added by
   // resize() after earlier jobs does not mistake the last finished job for a new one.
-  void worker(int t, uint64_t seen) {
+  void worker(uint64_t seen) {
     for (;;) {
       uint64_t g;
       int spins = 0;
@@ -79,8 +93,8 @@ struct Pool {
           cpu_relax();
           continue;
         }
-        // Sleep. The main thread bumps `generation` and then looks at `sleepers` (both seq_cst),
-        // and notifies under the mutex, so a job posted while we decide to sleep is never missed.
+        // Sleep. The caller bumps `generation` and then looks at `sleepers` (both seq_cst), and
+        // notifies under the mutex, so a job posted while we decide to sleep is never missed.
         std::unique_lock<std::mutex> lk(m);
         sleepers++;
         cv_start.wait(lk, [&] { return quit.load() || generation.load() != seen; });
@@ -89,11 +103,11 @@ struct Pool {
       }
       if (quit.load()) return;
       seen = g;
-      int64_t b, e;
-      range(t, &b, &e);
+      active.fetch_add(1);
       auto* f = job.load();
-      if (b < e) (*f)(b, e);
-      pending.fetch_sub(1);
+      // The job may already be over (the caller ran every range): then there is nothing to claim.
+      if (f && generation.load() == g) drain(*f);
+      active.fetch_sub(1);
     }
   }
 
@@ -102,7 +116,7 @@ struct Pool {
     stop();
     nthreads = threads < 1 ? 1 : threads;
     quit.store(false);
-    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, t, g = generation.load()] { worker(t, g); });
+    for (int t = 1; t < nthreads; t++) workers.emplace_back([this, g = generation.load()] { worker(g); });
   }
 
   void stop() {
@@ -122,22 +136,27 @@ struct Pool {
       fn(0, count);
       return;
     }
-    job.store(&fn);
     n.store(count);
-    pending.store(nthreads - 1);
+    next.store(0);
+    finished.store(0);
+    job.store(&fn);
     generation.fetch_add(1);
     if (sleepers.load() > 0) {
       { std::lock_guard<std::mutex> lk(m); }
       cv_start.notify_all();
     }
-    int64_t b, e;
-    range(0, &b, &e);
-    if (b < e) fn(b, e);
-    for (int spins = 0; pending.load() != 0; spins++) {
+    drain(fn);
+    // Wait for ranges other threads claimed, then for every worker to leave the job, so that the
+    // next job's counters cannot be seen by a worker still finishing this one.
+    for (int spins = 0; finished.load() != nthreads; spins++) {
       if (spins < kSpin) cpu_relax();
-      else std::this_thread::yield();  // a worker was descheduled: give it the core
+      else std::this_thread::yield();
     }
     job.store(nullptr);
+    for (int spins = 0; active.load() != 0; spins++) {
+      if (spins < kSpin) cpu_relax();
+      else std::this_thread::yield();
+    }
   }
 
   ~Pool() { stop(); }
