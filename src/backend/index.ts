@@ -4,23 +4,33 @@
 import type { Backend } from './backend.ts';
 import { tsBackend } from './ts/index.ts';
 import { loadNative } from './native/index.ts';
+import { ConfigError } from '../util/errors.ts';
 
 export type { Backend } from './backend.ts';
 
 let current: Backend | null = null;
 let notice: string | null = null;
 
+/**
+ * The choice itself, given GPTKIT_BACKEND and what loading the addon gave: the backend, and the
+ * one-line notice to print when falling back.
+ */
+export function chooseBackend(want: string, native: () => { backend: Backend | null; error: string }): { backend: Backend; notice: string | null } {
+  if (want === 'ts') return { backend: tsBackend, notice: null };
+  if (want !== '' && want !== 'native') throw new ConfigError(`GPTKIT_BACKEND must be 'ts' or 'native', got '${want}'`);
+  const n = native();
+  if (n.backend) return { backend: n.backend, notice: null };
+  if (want === 'native') throw new ConfigError(`GPTKIT_BACKEND=native but the native addon did not load: ${n.error}`, 'npm run build:native shows why');
+  return {
+    backend: tsBackend,
+    notice: `gptkit: native addon unavailable (${n.error}); running on the TypeScript kernels (slow). Rebuild with: npm run build:native`,
+  };
+}
+
 function choose(): Backend {
-  const want = process.env.GPTKIT_BACKEND ?? '';
-  if (want === 'ts') return tsBackend;
-  if (want !== '' && want !== 'native') {
-    throw new Error(`GPTKIT_BACKEND must be 'ts' or 'native', got '${want}'`);
-  }
-  const native = loadNative();
-  if (native.backend) return native.backend;
-  if (want === 'native') throw new Error(`GPTKIT_BACKEND=native but the native addon did not load: ${native.error}`);
-  notice = `gptkit: native addon unavailable (${native.error}); running on the TypeScript kernels (slow). Rebuild with: npm run build:native`;
-  return tsBackend;
+  const c = chooseBackend(process.env.GPTKIT_BACKEND ?? '', loadNative);
+  notice = c.notice;
+  return c.backend;
 }
 
 /** The backend in use (chosen on first call). */
