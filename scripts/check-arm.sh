@@ -4,6 +4,7 @@
 #                                  under qemu-aarch64-static, so the NEON kernels run on an x86 machine.
 #   scripts/check-arm.sh --native  this machine's compiler and CPU (AVX-512/AVX2 against portable on x86).
 # Exits 0 when every check passed; 1 on a mismatch or a build failure; 3 when the cross tools are missing.
+# GPTKIT_AARCH64_CXX and GPTKIT_QEMU_AARCH64 name other tools than the Debian packages' defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,13 +35,15 @@ if [ "${1:-}" = "--native" ]; then
   exit
 fi
 
+cross=${GPTKIT_AARCH64_CXX:-aarch64-linux-gnu-g++}
+qemu=${GPTKIT_QEMU_AARCH64:-qemu-aarch64-static}
 missing=()
-command -v aarch64-linux-gnu-g++ >/dev/null || missing+=(aarch64-linux-gnu-g++)
-command -v qemu-aarch64-static >/dev/null || missing+=(qemu-aarch64-static)
+command -v "$cross" >/dev/null || missing+=("$cross")
+command -v "$qemu" >/dev/null || missing+=("$qemu")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "check-arm: ${missing[*]} not found. Install the AArch64 cross compiler and qemu with:" >&2
   echo "  apt-get update && apt-get install -y g++-aarch64-linux-gnu qemu-user-static" >&2
   exit 3
 fi
-build aarch64-linux-gnu-g++ -static
-qemu-aarch64-static "$work/simd_check" --expect neon
+build "$cross" -static
+"$qemu" "$work/simd_check" --expect neon
