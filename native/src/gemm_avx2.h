@@ -116,29 +116,25 @@ GPTKIT_AVX2 static inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// y[q] = x·(row q of b) for q < R, x loaded once for the R rows.
-template <int R>
-GPTKIT_AVX2 static inline void dot_rows(int64_t k, const float* x, const float* b, int64_t ldb, float* y) {
-  const int64_t k8 = k / 8 * 8;
-  __m256 acc[R];
-#pragma GCC unroll 8
-  for (int q = 0; q < R; q++) acc[q] = _mm256_setzero_ps();
-  for (int64_t p = 0; p < k8; p += 8) {
-    const __m256 xv = _mm256_loadu_ps(x + p);
-#pragma GCC unroll 8
-    for (int q = 0; q < R; q++) acc[q] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + q * ldb + p), acc[q]);
+// GEMV with B transposed, one row at a time with four accumulators: B is read as one sequential
+// stream (rows are contiguous), which the hardware prefetcher keeps ahead of.
+GPTKIT_AVX2 static inline float dot_row(int64_t k, const float* x, const float* r) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 32 <= k; p += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(r + p), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 8), _mm256_loadu_ps(r + p + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 16), _mm256_loadu_ps(r + p + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p + 24), _mm256_loadu_ps(r + p + 24), a3);
   }
-  for (int q = 0; q < R; q++) {
-    float s = hsum(acc[q]);
-    for (int64_t p = k8; p < k; p++) s = std::fma(x[p], b[q * ldb + p], s);
-    y[q] = s;
-  }
+  for (; p + 8 <= k; p += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(r + p), a0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; p < k; p++) s = std::fma(x[p], r[p], s);
+  return s;
 }
 
 GPTKIT_AVX2 static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) dot_rows<8>(k, x, b + j * ldb, ldb, y + j);
-  for (; j < n; j++) dot_rows<1>(k, x, b + j * ldb, ldb, y + j);
+  for (int64_t j = 0; j < n; j++) y[j] = dot_row(k, x, b + j * ldb);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -129,30 +129,28 @@ GPTKIT_AVX512 static inline float hsum(__m512 v) {
   return t[0];
 }
 
-// y[q] = x·(row q of b) for q < R: x is loaded once for the R rows (8 rows measured fastest from DRAM).
-template <int R>
-GPTKIT_AVX512 static inline void dot_rows(int64_t k, const float* x, const float* b, int64_t ldb, float* y) {
-  __m512 acc[R];
-#pragma GCC unroll 8
-  for (int q = 0; q < R; q++) acc[q] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; p += 16) {
-    const __mmask16 m = k - p >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - p)) - 1);
-    const __m512 xv = _mm512_maskz_loadu_ps(m, x + p);
-#pragma GCC unroll 8
-    for (int q = 0; q < R; q++) {
-      // The next group's rows, same columns: short rows end before the hardware prefetcher ramps up.
-      if (R > 1) _mm_prefetch((const char*)(b + (q + R) * ldb + p), _MM_HINT_T0);
-      acc[q] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, b + q * ldb + p), acc[q]);
-    }
+// GEMV with B transposed, one row at a time with four accumulators: rows follow each other in
+// memory (ldb = k is the usual case), so B is read as one sequential stream that the hardware
+// prefetcher keeps ahead of. (Eight rows at once, loading x once for all, measured 25–45% slower
+// from DRAM here: eight interleaved streams of short rows defeat the prefetcher.)
+GPTKIT_AVX512 static inline float dot_row(int64_t k, const float* x, const float* r) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+  int64_t p = 0;
+  for (; p + 64 <= k; p += 64) {
+    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), _mm512_loadu_ps(r + p), a0);
+    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 16), _mm512_loadu_ps(r + p + 16), a1);
+    a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 32), _mm512_loadu_ps(r + p + 32), a2);
+    a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + p + 48), _mm512_loadu_ps(r + p + 48), a3);
   }
-#pragma GCC unroll 8
-  for (int q = 0; q < R; q++) y[q] = hsum(acc[q]);
+  for (; p < k; p += 16) {
+    const __mmask16 m = k - p >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - p)) - 1);
+    a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + p), _mm512_maskz_loadu_ps(m, r + p), a0);
+  }
+  return hsum(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 GPTKIT_AVX512 static void gemv_t(int64_t k, int64_t n, const float* x, const float* b, int64_t ldb, float* y) {
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8) dot_rows<8>(k, x, b + j * ldb, ldb, y + j);
-  for (; j < n; j++) dot_rows<1>(k, x, b + j * ldb, ldb, y + j);
+  for (int64_t j = 0; j < n; j++) y[j] = dot_row(k, x, b + j * ldb);
 }
 
 // ---------------------------------------------------------------------------------------------
