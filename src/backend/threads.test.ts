@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNative } from './native/index.ts';
 
-const native = loadNative().backend;
-
-test('thread count can shrink and grow between jobs', { skip: native ? false : 'native addon not built' }, () => {
-  const be = native!;
+test('thread count can shrink and grow between jobs', () => {
+  const loaded = loadNative();
+  assert.ok(loaded.backend, `the native addon must be built for this test (npm run build:native): ${loaded.error}`);
+  const be = loaded.backend;
   const before = be.threads();
   const x = Float32Array.from({ length: 1 << 16 }, (_, i) => (i % 7) - 3);
   const expect = be.sumSquares(x, x.length);
