@@ -227,8 +227,10 @@ export interface GptForward {
 export class GPT extends Module {
   readonly transformer: Transformer;
   readonly lm_head: Linear | null; // null when tied to wte
+  private readonly positions: Int32Array; // 0, 1, …, blockSize − 1 (made once, not per step)
   constructor(readonly config: GptConfig, seed = 1337) {
     super();
+    this.positions = Int32Array.from({ length: config.blockSize }, (_, i) => i);
     const rng = new Rng(seed);
     this.transformer = this.child('transformer', new Transformer(config, rng.fork('transformer')));
     this.lm_head = config.tieEmbeddings ? null : this.child('lm_head', new Linear(config.nEmbd, config.vocabSize, rng.fork('lm_head'), { bias: false }));
@@ -252,9 +254,7 @@ export class GPT extends Module {
     if (opts.positions) {
       x = op.add(tok, t.wpe.forward(opts.positions, [B, T]));
     } else {
-      const pos = new Int32Array(T);
-      for (let i = 0; i < T; i++) pos[i] = i;
-      x = op.add(tok, t.wpe.forward(pos, [T])); // (T, C) broadcast over B
+      x = op.add(tok, t.wpe.forward(this.positions.subarray(0, T), [T])); // (T, C) broadcast over B
     }
     x = t.drop.forward(x);
     for (const block of t.h) x = block.forward(x, opts.keyStart ?? null);
