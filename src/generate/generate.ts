@@ -29,7 +29,21 @@ export interface Generation {
   finishReason: FinishReason;
 }
 
+/** Decode to the end and return every sequence's tokens. */
 export function generate(model: GPT, prompts: number[][], pick: Picker, opts: GenerateOptions): Generation[] {
+  const steps = generateSteps(model, prompts, pick, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The same, one decoding step at a time: the generator pauses after each step (every live
+ * sequence has received its next token through onToken), so a caller can yield to the event
+ * loop or stop early; its return value is the finished generations.
+ */
+export function* generateSteps(model: GPT, prompts: number[][], pick: Picker, opts: GenerateOptions): Generator<void, Generation[]> {
   const B = prompts.length;
   if (B === 0) return [];
   if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new ConfigError(`maxTokens must be a non-negative integer, got ${opts.maxTokens}`);
@@ -71,6 +85,7 @@ export function generate(model: GPT, prompts: number[][], pick: Picker, opts: Ge
     }
     if (alive === 0 || step === opts.maxTokens - 1) break;
     if (cache.length >= cache.capacity) break; // context full: finish with 'length'
+    yield;
     logits = scope(() => model.decode(next, B, 1, cache, padding).data.slice());
   }
   return out;

@@ -3,7 +3,7 @@
 // call, so the same seed gives the same text.
 import type { GPT } from '../models/gpt.ts';
 import { StreamDecoder, type Tokenizer } from '../tokenizer/index.ts';
-import { generate, type FinishReason } from './generate.ts';
+import { generateSteps, type FinishReason, type Generation } from './generate.ts';
 import { Sampler, type SamplingOptions } from './sampling.ts';
 import { StopMatcher } from './stop.ts';
 import { Rng } from '../util/rng.ts';
@@ -27,7 +27,32 @@ export interface TextGeneration {
   tokenLogprobs: number[];
 }
 
+/** Generate continuations of every prompt as one batch. */
 export function generateText(model: GPT, tokenizer: Tokenizer, prompts: string[], opts: TextGenerateOptions): TextGeneration[] {
+  const run = textSteps(model, tokenizer, prompts, opts);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Stream one prompt's continuation as an async iterator of text pieces (complete characters,
+ * stop strings cut); it gives the event loop a turn after every token. The iterator's return
+ * value is the full TextGeneration.
+ */
+export async function* streamText(model: GPT, tokenizer: Tokenizer, prompt: string, opts: Omit<TextGenerateOptions, 'onText'>): AsyncGenerator<string, TextGeneration> {
+  const pieces: string[] = [];
+  const run = textSteps(model, tokenizer, [prompt], { ...opts, onText: (_b, text) => pieces.push(text) });
+  for (;;) {
+    const r = run.next();
+    while (pieces.length) yield pieces.shift()!;
+    if (r.done) return r.value[0];
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* textSteps(model: GPT, tokenizer: Tokenizer, prompts: string[], opts: TextGenerateOptions): Generator<void, TextGeneration[]> {
   const { maxTokens, seed = 0, stop = [], onText, allowSpecialInPrompt, ...sampling } = opts;
   const sampler = new Sampler({ ...sampling, logprobs: true });
   const rng = new Rng(seed);
@@ -46,7 +71,7 @@ export function generateText(model: GPT, tokenizer: Tokenizer, prompts: string[]
     texts[b] += piece;
     onText?.(b, piece);
   };
-  const gens = generate(model, ids, (logits, b) => {
+  const gens: Generation[] = yield* generateSteps(model, ids, (logits, b) => {
     const s = sampler.sample(logits, rng);
     logprobs[b].push(s.logprob ?? 0);
     return s.token;
