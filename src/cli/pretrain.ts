@@ -44,6 +44,7 @@ export const pretrainFlags: FlagSpecs = {
   seed: { type: 'number', default: d.seed, help: 'seed for init, data order and dropout' },
   resume: { type: 'boolean', help: 'continue from the checkpoint in --out' },
   'text-field': { type: 'string', default: d.textField, help: 'JSONL/Parquet field holding the text' },
+  'on-error': { type: 'string', value: 'fail|skip', default: d.onError, help: 'a malformed record: stop, or skip it with a warning naming file and line' },
   json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
 };
 
@@ -59,6 +60,7 @@ export function pretrainConfigFromArgs(argv: string[]): (Partial<PretrainConfig>
   const v = withConfigFile(p, p.values.config ? readConfigFile(String(p.values.config), pretrainFlags) : {});
   if (!v.data) throw new ConfigError('--data is required');
   if (!v.out) throw new ConfigError('--out is required');
+  if (v.onError !== 'fail' && v.onError !== 'skip') throw new ConfigError(`--on-error must be 'fail' or 'skip', got '${v.onError}'`);
   const model: Partial<GptConfig> = {};
   for (const k of modelKeys) if (v[k] !== undefined) (model as Record<string, unknown>)[k] = v[k];
   const cfg: Record<string, unknown> = { model };
@@ -76,6 +78,9 @@ export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint:
     return;
   }
   switch (e.type) {
+    case 'malformed':
+      console.error(`warning: skipped ${e.file}:${e.line}: ${e.message}`);
+      break;
     case 'tokenize':
       if (shouldPrint()) console.log(`tokenizing: ${fmtCount(e.docs)} documents, ${fmtCount(e.tokens)} tokens`);
       break;

@@ -137,7 +137,7 @@ async function* readLines(file: string, gzip: boolean): AsyncGenerator<[string, 
 }
 
 function malformed(r: Resolved, file: string, line: number, message: string): void {
-  if (r.fail) throw new FileFormatError(`${file}:${line}`, message, "set onError to 'skip' to skip malformed records");
+  if (r.fail) throw new FileFormatError(`${file}:${line}`, message, "to skip malformed records instead: onError 'skip' in a config, --on-error skip on the command line");
   r.report({ file, line, message });
 }
 

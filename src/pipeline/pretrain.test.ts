@@ -71,3 +71,14 @@ test('pretraining reads token shards made by `gptkit data shards`', async () => 
   assert.equal(start.trainTokens + start.valTokens, startText.trainTokens + startText.valTokens, 'the same tokens either way');
   await assert.rejects(pretrain({ ...base, steps: 1, data: [shardDir], tokenizer: tokDir, out: join(dir, 'x'), model: { blockSize: 16, vocabSize: 100 } }), /made with a 280-token vocabulary, the model has 100/);
 });
+
+test('a malformed record stops pretraining, or is skipped and reported with --on-error skip', async () => {
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, readFileSync(corpus, 'utf8') + '{"text": 7}\n');
+  await assert.rejects(pretrain({ ...base, steps: 1, data: [bad], tokenizer: tokDir, out: join(dir, 'bad-fail') }), /bad\.jsonl:201: text field 'text' is number/);
+  const events: PretrainEvent[] = [];
+  await pretrain({ ...base, steps: 1, onError: 'skip', data: [bad], tokenizer: tokDir, out: join(dir, 'bad-skip') }, (e) => events.push(e));
+  const skipped = events.filter((e) => e.type === 'malformed');
+  assert.equal(skipped.length, 1);
+  assert.deepEqual({ ...skipped[0], message: undefined }, { type: 'malformed', file: bad, line: 201, message: undefined });
+});

@@ -34,17 +34,20 @@ export interface PretrainConfig extends TrainOptions {
   seed: number;
   resume: boolean;
   textField: string;
+  /** A malformed record in a text file: stop ('fail') or skip it and report it ('skip'). */
+  onError: 'fail' | 'skip';
 }
 
 export const defaultPretrainConfig: Omit<PretrainConfig, 'data' | 'out'> = {
   ...defaultTrainOptions,
   tokenizer: 'gpt2', preset: 'tiny', model: {}, batchSize: 16, valFraction: 0.05,
-  sampleEvery: 0, sampleTokens: 64, samplePrompt: '', checkpointEvery: 0, seed: 1337, resume: false, textField: 'text',
+  sampleEvery: 0, sampleTokens: 64, samplePrompt: '', checkpointEvery: 0, seed: 1337, resume: false, textField: 'text', onError: 'fail',
 };
 
 export type PretrainEvent =
   | { type: 'start'; config: PretrainConfig; model: GptConfig; params: number; flopsPerToken: number; trainTokens: number; valTokens: number; backend: string; threads: number; resumedFrom: number | null }
   | { type: 'tokenize'; docs: number; tokens: number }
+  | { type: 'malformed'; file: string; line: number; message: string }
   | ({ type: 'step'; wallSec: number } & StepEvent)
   | { type: 'eval'; step: number; valLoss: number }
   | { type: 'sample'; step: number; text: string }
@@ -52,11 +55,13 @@ export type PretrainEvent =
   | { type: 'done'; step: number; dir: string; valLoss: number | null };
 
 /** Token ids of every document, each followed by the end-of-text token. */
-async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string, onProgress: (docs: number, tokens: number) => void): Promise<TokenArray> {
+async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string, onError: 'fail' | 'skip', onEvent: (e: PretrainEvent) => void): Promise<TokenArray> {
+  const onProgress = (docs: number, tokens: number) => onEvent({ type: 'tokenize', docs, tokens });
   const eot = tok.tokenId('<|endoftext|>');
   let buf = new Uint32Array(1 << 16);
   let n = 0, docs = 0;
-  for await (const doc of readDocuments(paths, { textField, onError: 'fail' })) {
+  const onMalformed = (m: { file: string; line: number; message: string }) => onEvent({ type: 'malformed', ...m });
+  for await (const doc of readDocuments(paths, { textField, onError, onMalformed })) {
     const ids = tok.encode(doc.text);
     while (n + ids.length + 1 > buf.length) {
       const bigger = new Uint32Array(buf.length * 2);
@@ -128,7 +133,7 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
     const sh = readShards(cfg.data[0]);
     if (sh.vocabSize > model.config.vocabSize) throw new ConfigError(`the shards in ${cfg.data[0]} were made with a ${sh.vocabSize}-token vocabulary, the model has ${model.config.vocabSize}`, 'pretrain with the tokenizer the shards were made with (--tokenizer)');
     tokens = sh.tokens;
-  } else tokens = await tokenizeFiles(cfg.data, tokenizer, cfg.textField, (docs, n) => onEvent({ type: 'tokenize', docs, tokens: n }));
+  } else tokens = await tokenizeFiles(cfg.data, tokenizer, cfg.textField, cfg.onError, onEvent);
   for (let i = 0; i < tokens.length; i++) {
     if (tokens[i] >= model.config.vocabSize) throw new ConfigError(`token id ${tokens[i]} at position ${i} is outside the model's vocabulary of ${model.config.vocabSize}`, 'were the shards made with another tokenizer?');
   }
