@@ -5,7 +5,7 @@
 //   GPT-3: GPT-2 blocks whose attention alternates dense and locally banded (window) layers.
 // Parameter names mirror Hugging Face's GPT-2 (`transformer.h.0.attn.c_attn.weight`), so a real
 // GPT-2 checkpoint loads name for name (Linear weights are (out, in); interop/ transposes Conv1D).
-import { Tensor, noGrad } from '../tensor/tensor.ts';
+import { Tensor, noGrad, allocBuffer } from '../tensor/tensor.ts';
 import { backend } from '../backend/index.ts';
 import * as op from '../tensor/ops.ts';
 import type { I32 } from '../backend/backend.ts';
@@ -186,7 +186,7 @@ export class KVCache {
       k: K, kOffset: 0, kStrideB: this.capacity * C, kStrideT: C,
       v: V, vOffset: 0, vStrideB: this.capacity * C, vStrideT: C,
       scale: 1 / Math.sqrt(D), causal: true, window, keyStart, keyEnd: null, dropout: 0, seed: 0,
-      out: out.data, lse: new Float32Array(B * nHead * Tnew),
+      out: out.data, lse: allocBuffer(B * nHead * Tnew),
     });
     return out;
   }
