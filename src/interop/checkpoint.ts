@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
-import { writeDirAtomic } from '../util/fs.ts';
+import { writeDirAtomic, recoverDir } from '../util/fs.ts';
 import { FileFormatError } from '../util/errors.ts';
 import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -92,11 +92,13 @@ function readJson(path: string): Record<string, unknown> {
 }
 
 export function isGptkitCheckpoint(dir: string): boolean {
+  recoverDir(dir);
   if (!existsSync(join(dir, 'config.json'))) return false;
   return readJson(join(dir, 'config.json')).model_type === 'gptkit-gpt';
 }
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
+  recoverDir(dir);
   const cfgPath = join(dir, 'config.json');
   const config = readJson(cfgPath);
   if (config.model_type !== 'gptkit-gpt') throw new FileFormatError(cfgPath, `model_type is '${config.model_type}', expected 'gptkit-gpt'`);

@@ -1,7 +1,7 @@
 // The pretraining stage: text (or token shards) → token ids → GPT trained with the Trainer →
 // checkpoints, a metrics JSONL and samples. Progress goes out as events; cli/ prints them.
 import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../util/fs.ts';
+import { writeFileAtomic, recoverDir } from '../util/fs.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
@@ -112,6 +112,7 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
   }
   const cfg: PretrainConfig = { ...defaultPretrainConfig, ...cfgIn };
   if (!cfg.data.length) throw new ConfigError('no training data given', 'pass --data FILE…');
+  recoverDir(cfg.out); // a checkpoint swap cut short by a crash
   const resuming = cfg.resume && existsSync(join(cfg.out, 'trainer_state', 'state.json'));
 
   // Model and tokenizer: fresh, or from the checkpoint being resumed.

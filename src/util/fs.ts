@@ -23,13 +23,21 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+/** Where writeDirAtomic keeps the previous version of `dir` during the swap. */
+export function previousDirName(dir: string): string {
+  return join(dirname(dir), `.${basename(dir)}.previous`);
+}
+
 /**
- * Replace a whole directory atomically: `fill(tmpDir)` writes the new contents, then the old
- * directory is moved aside and the new one renamed into place.
+ * Replace a whole directory: `fill(tmpDir)` writes the new contents beside it, then the old
+ * directory is moved aside and the new one renamed into place. A crash while filling leaves the
+ * old directory as it was; a crash between the two renames leaves it under previousDirName(dir),
+ * where recoverDir() puts it back.
  */
 export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): void {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
+  recoverDir(dir);
   const tmp = tmpName(dir);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
@@ -39,8 +47,16 @@ export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): voi
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  const old = existsSync(dir) ? tmpName(dir) + '.old' : null;
-  if (old) renameSync(dir, old);
+  const prev = previousDirName(dir);
+  rmSync(prev, { recursive: true, force: true });
+  const hadOld = existsSync(dir);
+  if (hadOld) renameSync(dir, prev);
   renameSync(tmp, dir);
-  if (old) rmSync(old, { recursive: true, force: true });
+  if (hadOld) rmSync(prev, { recursive: true, force: true });
+}
+
+/** If a swap by writeDirAtomic was cut between its renames, put the previous directory back. */
+export function recoverDir(dir: string): void {
+  const prev = previousDirName(dir);
+  if (!existsSync(dir) && existsSync(prev)) renameSync(prev, dir);
 }
