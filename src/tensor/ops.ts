@@ -34,7 +34,10 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   y.requiresGrad = record([x, w, b], () => {
     const dy = y.grad;
     if (!dy) return;
-    if (x.requiresGrad) gemm(false, false, rows, inp, out, dy, w.data, x.gradBuffer(), 1);
+    if (x.requiresGrad) {
+      const [dx, beta] = x.gradForWrite();
+      gemm(false, false, rows, inp, out, dy, w.data, dx, beta);
+    }
     if (w.requiresGrad) gemm(true, false, out, inp, rows, dy, x.data, w.gradBuffer(), 1);
     if (b && b.requiresGrad) be().sumRows(dy, b.gradBuffer(), rows, out);
   }, y);
@@ -66,7 +69,10 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
     if (!dc) return;
     if (shared) {
       const rows = batch * m;
-      if (a.requiresGrad) gemm(false, !transB, rows, k, n, dc, b.data, a.gradBuffer(), 1);
+      if (a.requiresGrad) {
+        const [da, beta] = a.gradForWrite();
+        gemm(false, !transB, rows, k, n, dc, b.data, da, beta);
+      }
       if (b.requiresGrad) {
         if (transB) gemm(true, false, n, k, rows, dc, a.data, b.gradBuffer(), 1); // dB (n,k) += dCᵀ·A
         else gemm(true, false, k, n, rows, a.data, dc, b.gradBuffer(), 1); // dB (k,n) += Aᵀ·dC
@@ -279,7 +285,7 @@ export function crossEntropy(logits: Tensor, targets: I32, opts: CrossEntropyOpt
     if (reduction === 'none') dl.set(d);
     else dl.fill(d[0] / (reduction === 'mean' ? Math.max(count, 1) : 1));
     if (!logits.grad) {
-      be().crossEntropyBackward(logits.data, targets, lse, dl, logits.gradBuffer(), rows, vocab, ignore, smoothing);
+      be().crossEntropyBackward(logits.data, targets, lse, dl, logits.gradForWrite()[0], rows, vocab, ignore, smoothing);
     } else {
       const tmp = allocBuffer(logits.size);
       be().crossEntropyBackward(logits.data, targets, lse, dl, tmp, rows, vocab, ignore, smoothing);

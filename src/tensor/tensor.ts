@@ -193,6 +193,18 @@ export class Tensor {
     return this.grad;
   }
 
+  /**
+   * The gradient buffer for a backward that can either write or accumulate (GEMM beta 0/1,
+   * cross-entropy): on first use it is allocated without zeroing and the caller must write all of
+   * it (beta 0); afterwards the caller accumulates (beta 1). Saves a zero-fill and a read of
+   * every fresh activation gradient.
+   */
+  gradForWrite(): [Float32Array, 0 | 1] {
+    if (this.grad) return [this.grad, 1];
+    this.grad = this.isParameter ? new Float32Array(this.size) : allocBuffer(this.size);
+    return [this.grad, 0];
+  }
+
   zeroGrad(): void {
     if (this.grad) this.grad.fill(0);
   }
