@@ -28,7 +28,8 @@ export async function run(): Promise<void> {
   const ceiling = gemmCeiling();
   log(`gemm ceiling (1024³, ${backend().threads()} threads, ${backend().name}): ${ceiling.toFixed(1)} GFLOP/s`);
   for (const [name, c] of Object.entries(configs)) {
-    const steps = name === 'gpt2-124m' ? 3 : 5;
+    // Medians of this many timed steps (after warm-up); PyTorch's step time varies ±20% run to run here.
+    const steps = name === 'gpt2-124m' ? 5 : name === 'small' ? 7 : 11;
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'train_step_worker.ts'), name, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) { log(`train_step ${name}: worker failed`); continue; }
     const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
