@@ -230,6 +230,8 @@ ATTN_TARGET static void softmax_block(const Args& a, float* st, int64_t stride, 
   st_(corr, c_);
 }
 
+constexpr int64_t kDiagRows = 16;  // rows (keys or queries) per step where the causal diagonal cuts a block
+
 ATTN_TARGET void forward_blocks(const Args& a, int64_t begin, int64_t end) {
   constexpr int64_t LQ = kBlockQ;  // leading dimension of Qᵀ and Sᵀ
   const int64_t D = a.D, Dp = round_up(D, W), nqb = (a.tq + kBlockQ - 1) / kBlockQ;
@@ -258,7 +260,21 @@ ATTN_TARGET void forward_blocks(const Args& a, int64_t begin, int64_t end) {
     const vu drop_lanes = (vu)iota() * (uint32_t)a.tk;
     for (int64_t j0 = jlo; j0 < jhi; j0 += kBlockK) {
       const int64_t N = std::min(kBlockK, jhi - j0);
-      gemm(N, Mp, D, k + j0 * a.kst, a.kst, 1, qt, LQ, st, LQ, false);  // Sᵀ = K·Qᵀ (N × Mp)
+      // Sᵀ = K·Qᵀ (N × Mp). Where the causal diagonal crosses the block (key j0 + c is seen only by
+      // queries i0 + r with r ≥ c − (j0 − i0) − (tk − tq)), key rows are taken kDiagRows at a time
+      // and start at the first query vector that can see them; the entries skipped are masked
+      // out by softmax_block (it selects −∞ there, whatever the buffer holds).
+      const int64_t shift = j0 - i0 - (a.tk - a.tq);  // query row r sees key column c iff c ≤ r − shift
+      if (a.causal && shift > -Mp + 1 && shift < N) {
+        for (int64_t c0 = 0; c0 < N; c0 += kDiagRows) {
+          const int64_t rows = std::min(kDiagRows, N - c0);
+          const int64_t q0 = std::max<int64_t>(0, (c0 + shift) / W * W);  // first query vector needed
+          if (q0 >= Mp) break;
+          gemm(rows, Mp - q0, D, k + (j0 + c0) * a.kst, a.kst, 1, qt + q0, LQ, st + c0 * LQ + q0, LQ, false);
+        }
+      } else {
+        gemm(N, Mp, D, k + j0 * a.kst, a.kst, 1, qt, LQ, st, LQ, false);
+      }
       for (int64_t r = 0; r < Mp; r += W)
         softmax_block(a, st + r, LQ, N, j0, ldi(lo + r), ldi(hi + r), m + r, l + r, corr + r,
                       drop_lanes + a.dropout_row(b, h, i0 + r));
@@ -415,13 +431,20 @@ ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
       pack_rows(k + j0 * a.kst, a.kst, N, Np, D, Dp, kp);
       std::fill(dkp, dkp + Np * Dp, 0.0f);
       std::fill(dvp, dvp + Np * Dp, 0.0f);
-      for (int64_t i0 = 0; i0 < tq; i0 += kBlockQ) {
-        const int64_t M = std::min(kBlockQ, tq - i0);
-        int64_t first_lo, last_hi;
-        a.visible(b, i0, &first_lo, &unused);
+      for (int64_t i0 = 0, M; i0 < tq; i0 += M) {
+        M = std::min(kBlockQ, tq - i0);
+        int64_t first_lo, first_hi, last_hi;
+        a.visible(b, i0, &first_lo, &first_hi);
         a.visible(b, i0 + M - 1, &unused, &last_hi);
+        // Where the causal diagonal crosses this key block, rows see more keys the lower they are:
+        // take such rows kDiagRows at a time, each over just the keys its last row can see.
+        if (first_hi < last_hi && first_hi < j0 + N) {
+          M = std::min(M, kDiagRows);
+          a.visible(b, i0 + M - 1, &unused, &last_hi);
+        }
         if (first_lo >= j0 + N) break;  // bounds only grow with i: later blocks see even later keys
         if (last_hi <= j0) continue;
+        const int64_t Np = round_up(std::min(N, last_hi - j0), W);  // keys this block of rows needs
         gemm(M, Np, D, qp + i0 * Dp, Dp, 1, kt, kBlockK, S, kBlockK, false);   // S = Q·Kᵀ
         gemm(M, Np, D, dop + i0 * Dp, Dp, 1, vt, kBlockK, dP, kBlockK, false); // dP = dO·Vᵀ
         for (int64_t r = 0; r < M; r++) {
