@@ -89,13 +89,15 @@ function releaseBuffer(b: Float32Array): void {
  */
 export function scope<T>(fn: () => T): T {
   const s = new Scope();
+  const mark = tape.length;
   scopes.push(s);
   try {
     return fn();
   } finally {
     scopes.pop();
     for (const b of s.owned) pool.give(b);
-    tape.length = 0;
+    // Forget what this scope recorded (its buffers are gone), not what an outer one did.
+    if (tape.length > mark) tape.length = mark;
   }
 }
 
