@@ -101,6 +101,13 @@ class Args {
     return (int64_t)v;
   }
 
+  // A gradient's beta: 1 accumulates into the output, 0 writes it without reading it.
+  bool beta(size_t i) const {
+    const double v = number(i, "beta");
+    if (v != 0 && v != 1) fail("beta must be 0 or 1, got " + num_str(v));
+    return v == 1;
+  }
+
   float* f32(size_t i, const char* name, const Need& need) const {
     return static_cast<float*>(typed(i, name, napi_float32_array, need, false));
   }
@@ -166,7 +173,7 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "layerNormBackward", 10);
+  Args a(info, "layerNormBackward", 11);
   const int64_t rows = a.count(8, "rows"), cols = a.count(9, "cols");
   const Need rc = product("rows", "cols", rows, cols);
   const float* dout = a.f32(0, "dout", rc);
@@ -177,8 +184,9 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   float* dx = a.f32(5, "dx", rc);
   float* dw = a.f32(6, "dweight", just("cols", cols));
   float* db = a.f32_or_null(7, "dbias", just("cols", cols));
+  const bool acc = a.beta(10);
   const auto& k = table();
-  split(rows, rows * cols, [&](int64_t r0, int64_t r1) { k.layernorm_bwd_dx(dout, x, w, mean, rstd, dx, r0, r1, cols); });
+  split(rows, rows * cols, [&](int64_t r0, int64_t r1) { k.layernorm_bwd_dx(dout, x, w, mean, rstd, dx, r0, r1, cols, acc); });
   split_columns(cols, rows * cols,
                 [&](int64_t c0, int64_t c1) { k.layernorm_bwd_dwdb(dout, x, mean, rstd, dw, db, rows, cols, c0, c1); });
   return info.Env().Undefined();
@@ -198,13 +206,14 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "geluBackward", 4);
+  Args a(info, "geluBackward", 5);
   const int64_t n = a.count(3, "n");
   const float* x = a.f32(0, "x", just("n", n));
   const float* dout = a.f32(1, "dout", just("n", n));
   float* dx = a.f32(2, "dx", just("n", n));
+  const bool acc = a.beta(4);
   const auto& k = table();
-  split_elements(n, [&](int64_t i0, int64_t i1) { k.gelu_bwd(x, dout, dx, i0, i1); });
+  split_elements(n, [&](int64_t i0, int64_t i1) { k.gelu_bwd(x, dout, dx, i0, i1, acc); });
   return info.Env().Undefined();
 }
 
@@ -451,13 +460,14 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
-  Args a(info, "dropoutBackward", 5);
+  Args a(info, "dropoutBackward", 6);
   const int64_t n = a.count(2, "n");
   const float* dout = a.f32(0, "dout", just("n", n));
   float* dx = a.f32(1, "dx", just("n", n));
   const kern::DropoutConsts d = dropout_consts(a, 3);
+  const bool acc = a.beta(5);
   const auto& k = table();
-  split_elements(n, [&](int64_t i0, int64_t i1) { k.dropout_bwd(dout, dx, i0, i1, d); });
+  split_elements(n, [&](int64_t i0, int64_t i1) { k.dropout_bwd(dout, dx, i0, i1, d, acc); });
   return info.Env().Undefined();
 }
 

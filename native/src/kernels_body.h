@@ -104,9 +104,10 @@ static void layernorm_fwd(const float* x, const float* w, const float* b, float*
   }
 }
 
-// dx += rstd·(dnorm − mean(dnorm) − xhat·mean(dnorm·xhat)), dnorm = dout ⊙ w.
+// dx (+)= rstd·(dnorm − mean(dnorm) − xhat·mean(dnorm·xhat)), dnorm = dout ⊙ w; acc false writes dx
+// without reading it (a fresh gradient buffer holds garbage).
 static void layernorm_bwd_dx(const float* dout, const float* x, const float* w, const float* mean,
-                             const float* rstd, float* dx, int64_t r0, int64_t r1, int64_t cols) {
+                             const float* rstd, float* dx, int64_t r0, int64_t r1, int64_t cols, bool acc) {
   for (int64_t r = r0; r < r1; r++) {
     const float* g = dout + r * cols;
     const float* xr = x + r * cols;
@@ -126,7 +127,7 @@ static void layernorm_bwd_dx(const float* dout, const float* x, const float* w, 
       V dnorm = vmul(load_w(g + c, n, 0.0f), load_w(w + c, n, 0.0f));
       V xhat = vmul(vsub(load_w(xr + c, n, 0.0f), vmu), vrs);
       V t = vfnma(xhat, m2, vsub(dnorm, m1));
-      store_w(d + c, vfma(vrs, t, load_w(d + c, n, 0.0f)), n);
+      store_w(d + c, acc ? vfma(vrs, t, load_w(d + c, n, 0.0f)) : vmul(vrs, t), n);
     }
   }
 }
@@ -289,7 +290,7 @@ static void gelu_fwd(const float* x, float* out, int64_t i0, int64_t i1) {
 }
 
 // d/dx = s + 2·x·s·(1 − s)·u′, s = σ(2u), u′ = √(2/π)·(1 + 3·0.044715·x²).
-static void gelu_bwd(const float* x, const float* dout, float* dx, int64_t i0, int64_t i1) {
+static void gelu_bwd(const float* x, const float* dout, float* dx, int64_t i0, int64_t i1, bool acc) {
   const V k = vset(0.7978845608028654f), kc = vset(0.7978845608028654f * 0.044715f), kc3 = vset(3.0f * 0.7978845608028654f * 0.044715f);
   const V one = vset(1.0f), two = vset(2.0f);
   for (int64_t i = i0; i < i1; i += W) {
@@ -298,7 +299,8 @@ static void gelu_bwd(const float* x, const float* dout, float* dx, int64_t i0, i
     const V s = vdiv(one, vadd(one, vexp(vmul(vset(-2.0f), vmul(v, vfma(kc, v2, k))))));
     const V du = vfma(kc3, v2, k);
     const V grad = vfma(vmul(vmul(two, v), vmul(s, vsub(one, s))), du, s);
-    store_w(dx + i, vfma(load_w(dout + i, n, 0.0f), grad, load_w(dx + i, n, 0.0f)), n);
+    const V g = load_w(dout + i, n, 0.0f);
+    store_w(dx + i, acc ? vfma(g, grad, load_w(dx + i, n, 0.0f)) : vmul(g, grad), n);
   }
 }
 
@@ -343,10 +345,11 @@ static void dropout_fwd(const float* x, float* out, int64_t i0, int64_t i1, cons
   for (int64_t i = i0; i < i1; i += W) store_w(out + i, vdropout(load_w(x + i, i1 - i, 0.0f), (uint32_t)i, k), i1 - i);
 }
 
-static void dropout_bwd(const float* dout, float* dx, int64_t i0, int64_t i1, const kern::DropoutConsts& k) {
+static void dropout_bwd(const float* dout, float* dx, int64_t i0, int64_t i1, const kern::DropoutConsts& k, bool acc) {
   for (int64_t i = i0; i < i1; i += W) {
     const int64_t n = i1 - i;
-    store_w(dx + i, vadd(load_w(dx + i, n, 0.0f), vdropout(load_w(dout + i, n, 0.0f), (uint32_t)i, k)), n);
+    const V g = vdropout(load_w(dout + i, n, 0.0f), (uint32_t)i, k);
+    store_w(dx + i, acc ? vadd(load_w(dx + i, n, 0.0f), g) : g, n);
   }
 }
 

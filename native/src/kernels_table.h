@@ -31,7 +31,7 @@ struct Table {
   void (*layernorm_fwd)(const float* x, const float* w, const float* b, float* out, float* mean, float* rstd,
                         int64_t r0, int64_t r1, int64_t cols, float eps);
   void (*layernorm_bwd_dx)(const float* dout, const float* x, const float* w, const float* mean,
-                           const float* rstd, float* dx, int64_t r0, int64_t r1, int64_t cols);
+                           const float* rstd, float* dx, int64_t r0, int64_t r1, int64_t cols, bool acc);
   void (*softmax_fwd)(const float* x, float* out, int64_t r0, int64_t r1, int64_t cols);
   void (*softmax_bwd)(const float* out, const float* dout, float* dx, int64_t r0, int64_t r1, int64_t cols);
   void (*ce_fwd)(const float* logits, const int32_t* targets, float* losses, float* lse, int64_t r0, int64_t r1,
@@ -48,7 +48,7 @@ struct Table {
 
   // Elements [i0, i1).
   void (*gelu_fwd)(const float* x, float* out, int64_t i0, int64_t i1);
-  void (*gelu_bwd)(const float* x, const float* dout, float* dx, int64_t i0, int64_t i1);
+  void (*gelu_bwd)(const float* x, const float* dout, float* dx, int64_t i0, int64_t i1, bool acc);
   void (*adamw)(float* p, const float* g, float* m, float* v, int64_t i0, int64_t i1, const AdamConsts& k);
   void (*add)(const float* a, const float* b, float* out, int64_t i0, int64_t i1);
   void (*mul)(const float* a, const float* b, float* out, int64_t i0, int64_t i1);
@@ -56,7 +56,7 @@ struct Table {
   void (*scale)(const float* x, float alpha, float* out, int64_t i0, int64_t i1);
   double (*sum_squares)(const float* x, int64_t i0, int64_t i1);
   void (*dropout_fwd)(const float* x, float* out, int64_t i0, int64_t i1, const DropoutConsts& k);
-  void (*dropout_bwd)(const float* dout, float* dx, int64_t i0, int64_t i1, const DropoutConsts& k);
+  void (*dropout_bwd)(const float* dout, float* dx, int64_t i0, int64_t i1, const DropoutConsts& k, bool acc);
 };
 
 // The table of a SIMD path; a path this build does not compile (another ISA's) gets the portable one.

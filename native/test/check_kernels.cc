@@ -49,9 +49,16 @@ void rows_kernels(Ctx& c, int64_t rows, int64_t cols) {
     c.r.close(at + "layernorm_fwd mean", mean, mean_r, 1e-6);
     c.r.close(at + "layernorm_fwd rstd", rstd, rstd_r, 1e-6);
     std::vector<float> dx(dx0), dx_r(dx0), dw(w), dw_r(w), db(b), db_r(b);
-    c.k.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dx.data(), 0, rows, cols);
-    c.ref.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dx_r.data(), 0, rows, cols);
+    c.k.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dx.data(), 0, rows, cols, true);
+    c.ref.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dx_r.data(), 0, rows, cols, true);
     c.r.close(at + "layernorm_bwd_dx", dx, dx_r, 1e-5);
+    // Write mode: the old contents (NaN here) are never read.
+    std::vector<float> dxw(n, NAN), dxw_r(n, NAN);
+    c.k.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dxw.data(), 0, rows, cols, false);
+    c.ref.layernorm_bwd_dx(dout.data(), x.data(), w.data(), mean_r.data(), rstd_r.data(), dxw_r.data(), 0, rows, cols, false);
+    // A one-column row's gradient is 0 up to rounding amplified by rstd ≈ 316, with no accumulated
+    // O(1) values to set the scale: an absolute floor, as the node test's ATOL.
+    c.r.close(at + "layernorm_bwd_dx write", dxw, dxw_r, 1e-5, 1e-4);
     float* dbp = with_bias ? db.data() : nullptr;
     float* dbp_r = with_bias ? db_r.data() : nullptr;
     in_blocks(cols, 64, [&](int64_t c0, int64_t c1) {
@@ -136,7 +143,15 @@ void element_kernels(Ctx& c, int64_t n) {
   };
   both("gelu_fwd", 1e-6, 0, [&](const Table& t, float* out, int64_t i0, int64_t i1) { t.gelu_fwd(x.data(), out, i0, i1); });
   both("gelu_bwd", 1e-5, 0,
-       [&](const Table& t, float* dx, int64_t i0, int64_t i1) { t.gelu_bwd(x.data(), y.data(), dx, i0, i1); });
+       [&](const Table& t, float* dx, int64_t i0, int64_t i1) { t.gelu_bwd(x.data(), y.data(), dx, i0, i1, true); });
+  {  // write mode over NaN: the old contents are never read
+    std::vector<float> got(n, NAN), want(n, NAN);
+    in_blocks(n, 4096, [&](int64_t i0, int64_t i1) {
+      c.k.gelu_bwd(x.data(), y.data(), got.data(), i0, i1, false);
+      c.ref.gelu_bwd(x.data(), y.data(), want.data(), i0, i1, false);
+    });
+    c.r.close(at + "gelu_bwd write", got, want, 1e-5);
+  }
   both("add", 1e-7, 0, [&](const Table& t, float* out, int64_t i0, int64_t i1) { t.add(x.data(), y.data(), out, i0, i1); });
   both("mul", 1e-7, 0, [&](const Table& t, float* out, int64_t i0, int64_t i1) { t.mul(x.data(), y.data(), out, i0, i1); });
   both("axpy", 1e-6, 0, [&](const Table& t, float* out, int64_t i0, int64_t i1) { t.axpy(-0.75f, x.data(), out, i0, i1); });
@@ -145,15 +160,18 @@ void element_kernels(Ctx& c, int64_t n) {
   // Dropout: the same hash on every path, so the kept set and the values must match exactly.
   for (float p : {0.f, 0.25f, 0.9f}) {
     gptkit::kern::DropoutConsts k{2654435761u, (int32_t)std::floor(p * 16777216.0), (float)(1.0 / (1.0 - p))};
-    std::vector<float> f(n), f_r(n), g(d0), g_r(d0);
+    std::vector<float> f(n), f_r(n), g(d0), g_r(d0), gw(n, NAN), gw_r(n, NAN);
     in_blocks(n, 4096, [&](int64_t i0, int64_t i1) {
       c.k.dropout_fwd(x.data(), f.data(), i0, i1, k);
       c.ref.dropout_fwd(x.data(), f_r.data(), i0, i1, k);
-      c.k.dropout_bwd(y.data(), g.data(), i0, i1, k);
-      c.ref.dropout_bwd(y.data(), g_r.data(), i0, i1, k);
+      c.k.dropout_bwd(y.data(), g.data(), i0, i1, k, true);
+      c.ref.dropout_bwd(y.data(), g_r.data(), i0, i1, k, true);
+      c.k.dropout_bwd(y.data(), gw.data(), i0, i1, k, false);
+      c.ref.dropout_bwd(y.data(), gw_r.data(), i0, i1, k, false);
     });
     c.r.same(at + "dropout_fwd p=" + std::to_string(p), f, f_r);
     c.r.close(at + "dropout_bwd p=" + std::to_string(p), g, g_r, 1e-7);
+    c.r.same(at + "dropout_bwd write p=" + std::to_string(p), gw, gw_r);
   }
 
   // AdamW, two steps so m and v are no longer zero.

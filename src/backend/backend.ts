@@ -93,12 +93,16 @@ export interface Backend {
 
   /** x (rows, cols) → out; mean and rstd (rows) written for backward. */
   layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32, mean: F32, rstd: F32, rows: number, cols: number, eps: number): void;
-  /** Accumulates dx, dweight, dbias (dbias may be null). */
-  layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number): void;
+  /**
+   * dx = (beta 0) or += (beta 1) the input gradient; dweight and dbias (may be null) are always
+   * accumulated. With beta 0 dx is written without being read: a fresh buffer need not be zeroed.
+   */
+  layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number, beta: 0 | 1): void;
 
   /** GELU, tanh approximation (GPT-2): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out may alias x. */
   geluForward(x: F32, out: F32, n: number): void;
-  geluBackward(x: F32, dout: F32, dx: F32, n: number): void;
+  /** dx = (beta 0) or += (beta 1) dout ⊙ gelu′(x). */
+  geluBackward(x: F32, dout: F32, dx: F32, n: number, beta: 0 | 1): void;
 
   /** Row softmax of x (rows, cols) → out (may alias x). */
   softmaxForward(x: F32, out: F32, rows: number, cols: number): void;
@@ -143,8 +147,8 @@ export interface Backend {
 
   /** out = x ⊙ keep / (1 − p), keep decided by dropoutKeep(seed, i). out may alias x. */
   dropoutForward(x: F32, out: F32, n: number, p: number, seed: number): void;
-  /** dx += dout ⊙ keep / (1 − p), the same mask as forward (recomputed, not stored). */
-  dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number): void;
+  /** dx = (beta 0) or += (beta 1) dout ⊙ keep / (1 − p), the same mask as forward (recomputed, not stored). */
+  dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number, beta: 0 | 1): void;
 }
 
 /**

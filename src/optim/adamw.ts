@@ -55,7 +55,7 @@ export class AdamW {
     let i = 0;
     for (const g of this.groups) {
       for (const p of g.params) {
-        const grad = p.grad;
+        const grad = p.gradient();
         if (grad) backend().adamw(p.data, grad, this.m[i], this.v[i], p.size, this.lr, this.beta1, this.beta2, this.eps, g.weightDecay, this.stepCount, gradScale);
         i++;
       }
@@ -102,7 +102,10 @@ export function decayGroups(named: [string, Tensor][], weightDecay: number, deca
 /** Global L2 norm of all gradients (after scaling by gradScale). */
 export function gradNorm(params: Tensor[], gradScale = 1): number {
   let s = 0;
-  for (const p of params) if (p.grad) s += backend().sumSquares(p.grad, p.size);
+  for (const p of params) {
+    const g = p.gradient();
+    if (g) s += backend().sumSquares(g, p.size);
+  }
   return Math.sqrt(s) * Math.abs(gradScale);
 }
 

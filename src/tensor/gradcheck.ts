@@ -17,7 +17,7 @@ export function gradCheck(f: () => Tensor, inputs: Tensor[], opts: { eps?: numbe
   const rng = new Rng(opts.seed ?? 7);
   for (const t of inputs) t.zeroGrad();
   scope(() => f().backward());
-  const analytic = inputs.map((t) => Float32Array.from(t.grad ?? new Float32Array(t.size)));
+  const analytic = inputs.map((t) => Float32Array.from(t.gradient() ?? new Float32Array(t.size)));
   const evalF = () => noGrad(() => scope(() => f().item()));
   let worst = 0, where = '';
   inputs.forEach((t, ti) => {

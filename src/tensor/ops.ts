@@ -38,7 +38,10 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
       const [dx, beta] = x.gradForWrite();
       gemm(false, false, rows, inp, out, dy, w.data, dx, beta);
     }
-    if (w.requiresGrad) gemm(true, false, out, inp, rows, dy, x.data, w.gradBuffer(), 1);
+    if (w.requiresGrad) {
+      const [dw, beta] = w.gradForWrite();
+      gemm(true, false, out, inp, rows, dy, x.data, dw, beta);
+    }
     if (b && b.requiresGrad) be().sumRows(dy, b.gradBuffer(), rows, out);
   }, y);
   return y;
@@ -74,17 +77,18 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
         gemm(false, !transB, rows, k, n, dc, b.data, da, beta);
       }
       if (b.requiresGrad) {
-        if (transB) gemm(true, false, n, k, rows, dc, a.data, b.gradBuffer(), 1); // dB (n,k) += dCᵀ·A
-        else gemm(true, false, k, n, rows, a.data, dc, b.gradBuffer(), 1); // dB (k,n) += Aᵀ·dC
+        const [db, beta] = b.gradForWrite();
+        if (transB) gemm(true, false, n, k, rows, dc, a.data, db, beta); // dB (n,k) (+)= dCᵀ·A
+        else gemm(true, false, k, n, rows, a.data, dc, db, beta); // dB (k,n) (+)= Aᵀ·dC
       }
       return;
     }
-    const g = (transA: boolean, tB: boolean, mm: number, nn: number, kk: number, A: F32, sA: number, Bm: F32, sB: number, C: F32, sC: number) =>
-      be().gemm({ transA, transB: tB, m: mm, n: nn, k: kk, alpha: 1, a: A, aOffset: 0, lda: transA ? mm : kk, b: Bm, bOffset: 0, ldb: tB ? kk : nn, beta: 1, c: C, cOffset: 0, ldc: nn, bias: null, batch, strideA: sA, strideB: sB, strideC: sC });
-    if (a.requiresGrad) g(false, !transB, m, k, n, dc, m * n, b.data, k * n, a.gradBuffer(), m * k);
+    const g = (transA: boolean, tB: boolean, mm: number, nn: number, kk: number, A: F32, sA: number, Bm: F32, sB: number, [C, beta]: [F32, 0 | 1], sC: number) =>
+      be().gemm({ transA, transB: tB, m: mm, n: nn, k: kk, alpha: 1, a: A, aOffset: 0, lda: transA ? mm : kk, b: Bm, bOffset: 0, ldb: tB ? kk : nn, beta, c: C, cOffset: 0, ldc: nn, bias: null, batch, strideA: sA, strideB: sB, strideC: sC });
+    if (a.requiresGrad) g(false, !transB, m, k, n, dc, m * n, b.data, k * n, a.gradForWrite(), m * k);
     if (b.requiresGrad) {
-      if (transB) g(true, false, n, k, m, dc, m * n, a.data, m * k, b.gradBuffer(), n * k);
-      else g(true, false, k, n, m, a.data, m * k, dc, m * n, b.gradBuffer(), k * n);
+      if (transB) g(true, false, n, k, m, dc, m * n, a.data, m * k, b.gradForWrite(), n * k);
+      else g(true, false, k, n, m, a.data, m * k, dc, m * n, b.gradForWrite(), k * n);
     }
   }, out);
   return out;
@@ -105,13 +109,37 @@ export function add(a: Tensor, b: Tensor): Tensor {
   out.requiresGrad = record([a, b], () => {
     const d = out.grad;
     if (!d) return;
-    if (a.requiresGrad) be().axpy(1, d, a.gradBuffer(), a.size);
     if (b.requiresGrad) {
-      const gb = b.gradBuffer();
-      for (let t = 0; t < tiles; t++) be().axpy(1, d.subarray(t * n, (t + 1) * n), gb, n);
+      if (tiles === 1) passGradient(d, b);
+      else {
+        const gb = b.gradBuffer();
+        for (let t = 0; t < tiles; t++) be().axpy(1, d.subarray(t * n, (t + 1) * n), gb, n);
+      }
     }
+    // Last, because it may take d itself (a residual stream's gradient flows on without a copy).
+    if (a.requiresGrad && takeGradient(out, a)) return;
+    if (a.requiresGrad) passGradient(d, a);
   }, out);
   return out;
+}
+
+/** x.grad (+)= d: a copy into a fresh gradient, an axpy into an existing one. */
+function passGradient(d: F32, x: Tensor): void {
+  const [g, beta] = x.gradForWrite();
+  if (beta) be().axpy(1, d, g, x.size);
+  else g.set(d);
+}
+
+/**
+ * Hands out's gradient buffer to x when x has no gradient yet and nothing else will read it: the
+ * tape drops out's gradient right after this backward, so the buffer just changes owner. Not for
+ * parameters, whose gradient must outlive the scope the buffer belongs to.
+ */
+function takeGradient(out: Tensor, x: Tensor): boolean {
+  if (x.isParameter || x.grad || !out.grad || out.grad.length !== x.size) return false;
+  x.grad = out.grad;
+  out.grad = null;
+  return true;
 }
 
 /** a ⊙ b, same shapes. */
@@ -144,7 +172,9 @@ export function gelu(x: Tensor): Tensor {
   const out = Tensor.empty(x.shape);
   be().geluForward(x.data, out.data, x.size);
   out.requiresGrad = record([x], () => {
-    if (out.grad) be().geluBackward(x.data, out.grad, x.gradBuffer(), x.size);
+    if (!out.grad) return;
+    const [dx, beta] = x.gradForWrite();
+    be().geluBackward(x.data, out.grad, dx, x.size, beta);
   }, out);
   return out;
 }
@@ -187,10 +217,10 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
   out.requiresGrad = record([x, weight, bias], () => {
     if (!out.grad) return;
     // The kernel computes all three gradients; give it scratch for the ones nobody wants.
-    const dx = x.requiresGrad ? x.gradBuffer() : allocBuffer(x.size, true);
+    const [dx, beta]: [F32, 0 | 1] = x.requiresGrad ? x.gradForWrite() : [allocBuffer(x.size), 0];
     const dw = weight.requiresGrad ? weight.gradBuffer() : allocBuffer(cols, true);
     const db = bias ? (bias.requiresGrad ? bias.gradBuffer() : allocBuffer(cols, true)) : null;
-    be().layerNormBackward(out.grad, x.data, weight.data, mean, rstd, dx, dw, db, rows, cols);
+    be().layerNormBackward(out.grad, x.data, weight.data, mean, rstd, dx, dw, db, rows, cols, beta);
   }, out);
   return out;
 }
@@ -214,7 +244,9 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   const out = Tensor.empty(x.shape);
   be().dropoutForward(x.data, out.data, x.size, p, seed >>> 0);
   out.requiresGrad = record([x], () => {
-    if (out.grad) be().dropoutBackward(out.grad, x.gradBuffer(), x.size, p, seed >>> 0);
+    if (!out.grad) return;
+    const [dx, beta] = x.gradForWrite();
+    be().dropoutBackward(out.grad, dx, x.size, p, seed >>> 0, beta);
   }, out);
   return out;
 }
@@ -284,12 +316,13 @@ export function crossEntropy(logits: Tensor, targets: I32, opts: CrossEntropyOpt
     const dl = allocBuffer(rows);
     if (reduction === 'none') dl.set(d);
     else dl.fill(d[0] / (reduction === 'mean' ? Math.max(count, 1) : 1));
-    if (!logits.grad) {
-      be().crossEntropyBackward(logits.data, targets, lse, dl, logits.gradForWrite()[0], rows, vocab, ignore, smoothing);
+    const [g, beta] = logits.gradForWrite();
+    if (beta === 0) {
+      be().crossEntropyBackward(logits.data, targets, lse, dl, g, rows, vocab, ignore, smoothing);
     } else {
       const tmp = allocBuffer(logits.size);
       be().crossEntropyBackward(logits.data, targets, lse, dl, tmp, rows, vocab, ignore, smoothing);
-      be().axpy(1, tmp, logits.grad, logits.size);
+      be().axpy(1, tmp, g, logits.size);
     }
   }, out);
   return out;

@@ -30,6 +30,11 @@ function checkMatrix(op: string, rows: number, cols: number, buffers: Record<str
   }
 }
 
+/** A gradient kernel's beta: 1 accumulates into the output, 0 writes it (old contents unread). */
+function checkBeta(op: string, beta: number): void {
+  if (beta !== 0 && beta !== 1) throw new ShapeError(`${op}: beta must be 0 or 1, got ${beta}`);
+}
+
 /** Checks a count (named `what`: n, rows or cols) and that each listed buffer holds that many elements. */
 function checkVector(op: string, n: number, buffers: Record<string, F32 | null>, what = 'n'): void {
   checkCount(op, what, n);
@@ -63,8 +68,9 @@ export function layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32
   }
 }
 
-export function layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number): void {
+export function layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rstd: F32, dx: F32, dweight: F32, dbias: F32 | null, rows: number, cols: number, beta: 0 | 1): void {
   const op = 'layerNormBackward';
+  checkBeta(op, beta);
   checkMatrix(op, rows, cols, { dout, x, dx });
   checkVector(op, cols, { weight, dweight, dbias }, 'cols');
   checkVector(op, rows, { mean, rstd }, 'rows');
@@ -85,7 +91,8 @@ export function layerNormBackward(dout: F32, x: F32, weight: F32, mean: F32, rst
     for (let c = 0; c < cols; c++) {
       const xhat = (x[o + c] - mu) * rs;
       const dnorm = dout[o + c] * weight[c];
-      dx[o + c] += rs * (dnorm - meanDnorm - xhat * meanDnormXhat);
+      const g = rs * (dnorm - meanDnorm - xhat * meanDnormXhat);
+      dx[o + c] = beta ? dx[o + c] + g : g;
     }
   }
   // dweight and dbias sum over rows; summed in float64 first, then added once.
@@ -112,13 +119,15 @@ export function geluForward(x: F32, out: F32, n: number): void {
   }
 }
 
-export function geluBackward(x: F32, dout: F32, dx: F32, n: number): void {
+export function geluBackward(x: F32, dout: F32, dx: F32, n: number, beta: 0 | 1): void {
   checkVector('geluBackward', n, { x, dout, dx });
+  checkBeta('geluBackward', beta);
   for (let i = 0; i < n; i++) {
     const v = x[i];
     const t = Math.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
     const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
-    dx[i] += dout[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du);
+    const g = dout[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du);
+    dx[i] = beta ? dx[i] + g : g;
   }
 }
 
@@ -317,9 +326,13 @@ export function dropoutForward(x: F32, out: F32, n: number, p: number, seed: num
   for (let i = 0; i < n; i++) out[i] = dropoutKeep(seed, i, threshold) ? x[i] * s : 0;
 }
 
-export function dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number): void {
+export function dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number, beta: 0 | 1): void {
   checkVector('dropoutBackward', n, { dout, dx });
+  checkBeta('dropoutBackward', beta);
   const s = dropoutScale('dropoutBackward', p, seed);
   const threshold = dropoutThreshold(p);
-  for (let i = 0; i < n; i++) if (dropoutKeep(seed, i, threshold)) dx[i] += Math.fround(dout[i] * s);
+  for (let i = 0; i < n; i++) {
+    const g = dropoutKeep(seed, i, threshold) ? Math.fround(dout[i] * s) : 0;
+    dx[i] = beta ? dx[i] + g : g;
+  }
 }
