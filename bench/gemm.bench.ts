@@ -79,7 +79,10 @@ function repsFor(s: Shape, threads: number): number {
 }
 
 function timeGptkit(backend: Backend, p: GemmParams, reps: number): number[] {
-  backend.gemm(p); // warm-up: pack buffers, caches
+  // Warm-up: at least 3 products and 50 ms (as gemm_ref.py), so pack buffers exist, caches are warm
+  // and the pool's workers are awake (the first products after a pause or a resize pay their wake-up).
+  const end = performance.now() + 50;
+  for (let i = 0; i < 3 || performance.now() < end; i++) backend.gemm(p);
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = process.hrtime.bigint();

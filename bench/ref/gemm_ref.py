@@ -46,7 +46,12 @@ def operands(rng, case):
 def time_case(rng, case, reps):
     a, b = operands(rng, case)
     c = np.empty((case["n"],) if case.get("gemv") else (case["m"], case["n"]), dtype=np.float32)
-    np.matmul(a, b, out=c)  # warm-up
+    # Warm-up: at least 3 products and 50 ms, so the BLAS threads are awake and caches are warm
+    # (bench/gemm.bench.ts warms gptkit up the same way).
+    n, t_end = 0, time.perf_counter() + 0.05
+    while n < 3 or time.perf_counter() < t_end:
+        np.matmul(a, b, out=c)
+        n += 1
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()

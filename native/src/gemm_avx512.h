@@ -206,36 +206,52 @@ GPTKIT_AVX512 static void transpose_rows(const float* src, int64_t ld, int rows,
 }
 
 GPTKIT_AVX512 static void pack_a_avx512(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
+  if (P.ta) {
+    // op(A) rows are A's columns: depth step p is one contiguous run of mc floats in A, dealt out
+    // to the panels. Row by row rather than panel by panel, so A is read as kc sequential runs
+    // (panel by panel read each run in mr-float pieces, mc/mr times over, from rows lda apart).
+    const float* src = P.a + p0 * P.lda + i0;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = src + p * P.lda;
+      if (p + kPackAhead < kc) prefetch_run(s + kPackAhead * P.lda, mc);  // see kPackAhead
+      for (int64_t ir = 0; ir < mc; ir += mr) {
+        const int r = (int)std::min<int64_t>(mr, mc - ir);
+        const __mmask16 m = first_lanes(r);
+        _mm512_mask_storeu_ps(dst + ir * kc + p * r, m, _mm512_maskz_loadu_ps(m, s + ir));
+      }
+    }
+    return;
+  }
   for (int64_t ir = 0; ir < mc; ir += mr) {
     const int r = (int)std::min<int64_t>(mr, mc - ir);
     float* panel = dst + ir * kc;
-    const __mmask16 m = first_lanes(r);
-    if (P.ta) {
-      const float* src = P.a + p0 * P.lda + (i0 + ir);
-      for (int64_t p = 0; p < kc; p++) _mm512_mask_storeu_ps(panel + p * r, m, _mm512_maskz_loadu_ps(m, src + p * P.lda));
-    } else {
-      transpose_rows(P.a + (i0 + ir) * P.lda + p0, P.lda, r, kc, panel, r, m);
-    }
+    transpose_rows(P.a + (i0 + ir) * P.lda + p0, P.lda, r, kc, panel, r, first_lanes(r));
   }
 }
 
 GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
+  if (!P.tb) {
+    // Row p of the block is nc contiguous floats of B, dealt out to the panels row by row.
+    const float* src = P.b + p0 * P.ldb + j0;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = src + p * P.ldb;
+      if (p + kPackAhead < kc) prefetch_run(s + kPackAhead * P.ldb, nc);  // see kPackAhead
+      for (int64_t jr = 0; jr < nc; jr += nr) {
+        const int w = (int)std::min<int64_t>(nr, nc - jr);
+        float* row = dst + jr * kc + p * NR;
+        _mm512_storeu_ps(row, _mm512_maskz_loadu_ps(first_lanes(w), s + jr));
+        _mm512_storeu_ps(row + 16, _mm512_maskz_loadu_ps(first_lanes(std::max(0, w - 16)), s + jr + 16));
+      }
+    }
+    return;
+  }
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int w = (int)std::min<int64_t>(nr, nc - jr);
     float* panel = dst + jr * kc;
-    if (!P.tb) {
-      const float* src = P.b + p0 * P.ldb + (j0 + jr);
-      const __mmask16 m0 = first_lanes(w), m1 = first_lanes(std::max(0, w - 16));
-      for (int64_t p = 0; p < kc; p++) {
-        _mm512_storeu_ps(panel + p * NR, _mm512_maskz_loadu_ps(m0, src + p * P.ldb));
-        _mm512_storeu_ps(panel + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + p * P.ldb + 16));
-      }
-    } else {
-      // Columns 0..15 and 16..31 of the panel are two 16-row transposes (missing rows read as 0).
-      const float* src = P.b + (j0 + jr) * P.ldb + p0;
-      transpose_rows(src, P.ldb, std::min(w, 16), kc, panel, NR, 0xffff);
-      transpose_rows(w > 16 ? src + 16 * P.ldb : src, P.ldb, std::max(0, w - 16), kc, panel + 16, NR, 0xffff);
-    }
+    // Columns 0..15 and 16..31 of the panel are two 16-row transposes (missing rows read as 0).
+    const float* src = P.b + (j0 + jr) * P.ldb + p0;
+    transpose_rows(src, P.ldb, std::min(w, 16), kc, panel, NR, 0xffff);
+    transpose_rows(w > 16 ? src + 16 * P.ldb : src, P.ldb, std::max(0, w - 16), kc, panel + 16, NR, 0xffff);
   }
 }
 
