@@ -2,13 +2,15 @@
 // linear layer in the `small` and `gpt2-124m` configs of BENCH.md), at 1 and 2 threads, against
 // numpy/OpenBLAS timed in the same run (bench/ref/gemm_ref.py), interleaved shape by shape in two
 // rounds so drift on a shared machine hits both sides alike. Also batch-1 decoding's GEMV, in GB/s
-// of weights streamed.
+// of weights streamed, and the square products against TensorFlow.js's WebAssembly backend
+// (bench/ref/tfjs.ts), the fastest JavaScript alternative that installs from npm.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { emit, log, median, runPythonRef } from './harness.ts';
 import { loadNative } from '../src/backend/native/index.ts';
 import type { Backend, GemmParams } from '../src/backend/backend.ts';
 import { Rng } from '../src/util/rng.ts';
+import { loadTfjs } from './ref/tfjs.ts';
 
 interface Shape {
   m: number; n: number; k: number;
@@ -106,6 +108,7 @@ export async function run(): Promise<void> {
   }
   log(`gemm bench: gptkit ${backend.simd()}, reference numpy via ${refScript}`);
   const rng = new Rng(7);
+  const tfjs = await loadTfjs();
   let blasLogged = false;
   // Thread counts go up only: addon.cc's pool cannot grow back after running a parallel job.
   for (const threads of [1, 2]) {
@@ -115,9 +118,13 @@ export async function run(): Promise<void> {
       const reps = repsFor(s, threads);
       const ours: number[] = [];
       const theirs: number[] = [];
+      // TensorFlow.js runs on one thread in Node: compared on the square products at 1 thread.
+      const withTfjs = tfjs && threads === 1 && s.op === 'square';
+      const tfjsTimes: number[] = [];
       let refOk = true;
       for (let round = 0; round < 2; round++) {
         ours.push(...timeGptkit(backend, p, reps));
+        if (withTfjs) tfjsTimes.push(...tfjs.matmulTimes(s.m, s.n, s.k, p.transA, p.transB, Math.max(3, Math.round(reps / 8))));
         const ref = refOk ? timeReference(s, threads, reps) : null;
         if (ref) {
           theirs.push(...ref.times);
@@ -142,6 +149,12 @@ export async function run(): Promise<void> {
         op: s.op,
         simd: backend.simd(),
       });
+      if (s.op === 'square' && threads === 1) {
+        emit({
+          name: 'gemm', shape: [s.m, s.n, s.k], trans: s.trans, threads, value: round1(rate(median(ours))), unit: 'GFLOP/s',
+          ref: 'tfjs-wasm', ref_value: withTfjs ? round1(rate(median(tfjsTimes))) : null, op: s.op, simd: backend.simd(),
+        });
+      }
     }
   }
 }
