@@ -47,13 +47,15 @@ export async function run(): Promise<void> {
     }));
     const curateUrl = pathToFileURL(fileURLToPath(new URL('../src/data/curate.ts', import.meta.url))).href;
     const configUrl = pathToFileURL(fileURLToPath(new URL('../src/data/config.ts', import.meta.url))).href;
+    const harnessUrl = pathToFileURL(fileURLToPath(new URL('./harness.ts', import.meta.url))).href;
     const child = `
       const { curate } = await import(${JSON.stringify(curateUrl)});
       const { loadCurateConfig } = await import(${JSON.stringify(configUrl)});
+      const { peakRssMb } = await import(${JSON.stringify(harnessUrl)});
       const t0 = performance.now();
       const r = await curate({ config: loadCurateConfig(${JSON.stringify(join(dir, 'curate.json'))}) });
       const seconds = (performance.now() - t0) / 1000;
-      console.log(JSON.stringify({ seconds, rss_mb: process.resourceUsage().maxRSS / 1024, stages: r.stages.map((s) => [s.stage, s.docs_in, s.docs_out]), timings: r.timings }));`;
+      console.log(JSON.stringify({ seconds, rss_mb: peakRssMb(), stages: r.stages.map((s) => [s.stage, s.docs_in, s.docs_out]), timings: r.timings }));`;
     log(`curate: running the pipeline on ${(crawlBytes / 1e6).toFixed(0)} MB with ${THREADS} worker threads`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`curate bench child failed: ${r.stderr.slice(-2000)}`);

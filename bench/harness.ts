@@ -1,7 +1,7 @@
 // Shared by every benchmark: one JSON object per line on stdout (format in ../shared/BENCH.md),
 // everything else on stderr; timing helpers; and the Python reference runner.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface Figure {
   name: string;
@@ -20,6 +20,21 @@ export function emit(f: Figure): void {
 
 export function log(msg: string): void {
   process.stderr.write(msg + '\n');
+}
+
+/**
+ * Peak resident set of this process in MB: Linux's VmHWM, the high-water mark of this program's
+ * own memory. Not getrusage's maxrss: a child started by a large parent (the bench runner after
+ * other benchmarks) inherits the parent's RSS at fork time as its starting maxrss.
+ */
+export function peakRssMb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 /** Median seconds of `reps` runs of fn after `warmup` runs. */

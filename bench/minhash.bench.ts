@@ -1,7 +1,7 @@
 // `minhash`: MB/s of MinHash signatures (word 5-gram shingles, 128 permutations) over synthetic
 // crawl text, inline on one thread and on worker threads (the curate pipeline's BatchPool).
 // No reference library: the figure is MB/s and peak RSS (BENCH.md).
-import { emit, log, median } from './harness.ts';
+import { emit, log, median, peakRssMb } from './harness.ts';
 import { SyntheticCrawl } from '../src/data/synthetic.ts';
 import { BatchPool, BatchState, packBatch, type BatchInput, type BatchSpec } from '../src/data/batch.ts';
 
@@ -57,7 +57,7 @@ export async function run(): Promise<void> {
         ts.push((performance.now() - t0) / 1000);
       }
       const mbs = bytes / 1e6 / median(ts);
-      emit({ name: 'minhash', value: Number(mbs.toFixed(2)), unit: 'MB/s', ref: null, ref_value: null, threads, speedup: Number((mbs / single).toFixed(2)), mb: Math.round(bytes / 1e6), rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) });
+      emit({ name: 'minhash', value: Number(mbs.toFixed(2)), unit: 'MB/s', ref: null, ref_value: null, threads, speedup: Number((mbs / single).toFixed(2)), mb: Math.round(bytes / 1e6), rss_mb: Math.round(peakRssMb()) });
     } finally {
       await pool.close();
     }

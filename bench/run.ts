@@ -1,6 +1,8 @@
 // `npm run bench [-- NAME …]`: runs every bench/*.bench.ts (or the named ones). Each module exports
-// `run(): Promise<void>` and prints its figures with emit() from harness.ts.
+// `run(): Promise<void>` and prints its figures with emit() from harness.ts. Several benchmarks run
+// one process each, so peak-memory figures and the thread pool start fresh for every one.
 import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -13,8 +15,19 @@ for (const w of want) {
     process.exit(2);
   }
 }
-for (const name of want.length ? want : all) {
-  process.stderr.write(`== ${name}\n`);
-  const mod = await import(pathToFileURL(join(here, `${name}.bench.ts`)).href);
+const names = want.length ? want : all;
+if (names.length === 1) {
+  const mod = await import(pathToFileURL(join(here, `${names[0]}.bench.ts`)).href);
   await mod.run();
+} else {
+  let failed = 0;
+  for (const name of names) {
+    process.stderr.write(`== ${name}\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), name], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      process.stderr.write(`bench: ${name} failed (exit ${r.status ?? r.signal})\n`);
+      failed++;
+    }
+  }
+  if (failed) process.exit(1);
 }

@@ -4,7 +4,7 @@ import { GPT, gptConfig, flopsPerToken } from '../src/models/gpt.ts';
 import { Trainer } from '../src/train/trainer.ts';
 import { RandomWindows } from '../src/train/batches.ts';
 import { backend } from '../src/backend/index.ts';
-import { median } from './harness.ts';
+import { median, peakRssMb } from './harness.ts';
 
 export const configs: Record<string, { nLayer: number; nHead: number; nEmbd: number; blockSize: number; vocabSize: number; batch: number }> = {
   tiny: { nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 128, vocabSize: 512, batch: 32 },
@@ -30,5 +30,5 @@ if (process.argv[1]?.endsWith('train_step_worker.ts')) {
     times.push((performance.now() - t0) / 1000);
   }
   const tps = (c.batch * c.blockSize) / median(times);
-  process.stdout.write(JSON.stringify({ tokens_per_sec: tps, flops_per_token: flopsPerToken(cfg, c.blockSize), rss_mb: process.resourceUsage().maxRSS / 1024, backend: backend().name, threads: backend().threads() }) + '\n');
+  process.stdout.write(JSON.stringify({ tokens_per_sec: tps, flops_per_token: flopsPerToken(cfg, c.blockSize), rss_mb: peakRssMb(), backend: backend().name, threads: backend().threads() }) + '\n');
 }

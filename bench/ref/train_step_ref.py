@@ -51,4 +51,15 @@ for _ in range(steps):
     t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
 times.sort()
 med = times[len(times) // 2]
-print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "threads": threads, "torch": torch.__version__}))
+def peak_rss_mb():
+    """VmHWM (this program's own peak RSS); getrusage's maxrss starts at the parent's RSS at fork."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": peak_rss_mb(), "threads": threads, "torch": torch.__version__}))

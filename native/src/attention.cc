@@ -7,7 +7,7 @@
 //                    q, qOffset, qStrideB, qStrideT, k, kOffset, kStrideB, kStrideT,
 //                    v, vOffset, vStrideB, vStrideT, scale, causal, window, keyStart, keyEnd,
 //                    dropout, seed, out, lse)
-//   attentionBackward(… the same 26 …, dout, dq, dk, dv)
+//   attentionBackward(… the same 26 …, dout, dq, dk, dv, betaQ, betaK, betaV)   (beta: 1 adds, 0 writes)
 // Every array length is checked against the shapes before any kernel runs: a bad call throws a
 // RangeError naming the op, the array and the shapes; it never reads or writes out of bounds.
 #include "common.h"
@@ -96,7 +96,7 @@ struct Checker {
 };
 
 Args parse(const Napi::CallbackInfo& info, const char* op, bool backward) {
-  const size_t want = backward ? 30 : 26;
+  const size_t want = backward ? 33 : 26;
   if (info.Length() < want)
     throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " + std::to_string(want) +
                                                " arguments, got " + std::to_string(info.Length()));
@@ -137,6 +137,13 @@ Args parse(const Napi::CallbackInfo& info, const char* op, bool backward) {
     a.dq = dq;
     a.dk = dk;
     a.dv = dv;
+    bool* acc[3] = {&a.acc_q, &a.acc_k, &a.acc_v};
+    const char* names[3] = {"betaQ", "betaK", "betaV"};
+    for (int g = 0; g < 3; g++) {
+      const double beta = num_arg(info, 30 + g);
+      if (beta != 0 && beta != 1) c.fail(std::string(names[g]) + " must be 0 or 1, got " + std::to_string(beta));
+      *acc[g] = beta == 1;
+    }
   }
   return a;
 }

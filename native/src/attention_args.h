@@ -25,6 +25,9 @@ struct Args {
   // Backward only.
   const float* dout;
   float *dq, *dk, *dv;  // same offsets and strides as q, k, v
+  // true: the gradient is added to what the array holds; false: written over it (never read, so a
+  // fresh gradient buffer needs no zero-fill; keys no query sees get 0).
+  bool acc_q, acc_k, acc_v;
 
   // Keys visible to query i of batch row b: [*lo, *hi), empty when hi ≤ lo (see backend.ts).
   void visible(int64_t b, int64_t i, int64_t* lo, int64_t* hi) const {

@@ -391,6 +391,19 @@ ATTN_TARGET static void backward_block_row(const Args& a, float* s, float* dp, i
   }
 }
 
+// dst rows (D floats, `stride` apart) = (acc: +=) src rows (Dp apart).
+ATTN_TARGET static void store_rows(const float* src, int64_t Dp, float* dst, int64_t stride, int64_t rows, int64_t D,
+                                   bool acc) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* o = dst + r * stride;
+    const float* s = src + r * Dp;
+    if (acc)
+      for (int64_t d = 0; d < D; d++) o[d] += s[d];
+    else
+      __builtin_memcpy(o, s, D * sizeof(float));
+  }
+}
+
 ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
   const int64_t D = a.D, Dp = round_up(D, W), tq = a.tq;
   const int64_t per_head = 3 * tq * Dp + tq;               // Q, dO, dQ packed; D_i
@@ -464,17 +477,19 @@ ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
         gemm(Np, Dp, M, dP, 1, kBlockK, qp + i0 * Dp, Dp, dkp, Dp, true);   // dK += dSᵀ·Q
         gemm(M, Dp, Np, dP, kBlockK, 1, kp, Dp, dqp + i0 * Dp, Dp, true);   // dQ += dS·K
       }
-      float* dk = a.dk + b * a.ksb + j0 * a.kst + h * D;
-      float* dv = a.dv + b * a.vsb + j0 * a.vst + h * D;
-      for (int64_t c = 0; c < N; c++)
-        for (int64_t d = 0; d < D; d++) {
-          dk[c * a.kst + d] += dkp[c * Dp + d];
-          dv[c * a.vst + d] += dvp[c * Dp + d];
-        }
+      store_rows(dkp, Dp, a.dk + b * a.ksb + j0 * a.kst + h * D, a.kst, N, D, a.acc_k);
+      store_rows(dvp, Dp, a.dv + b * a.vsb + j0 * a.vst + h * D, a.vst, N, D, a.acc_v);
     }
-    float* dq = a.dq + b * a.qsb + h * D;
-    for (int64_t i = 0; i < tq; i++)
-      for (int64_t d = 0; d < D; d++) dq[i * a.qst + d] += dqp[i * Dp + d];
+    if (!a.acc_k || !a.acc_v) {
+      // Written, not added: the keys outside [jlo, jhi), which no query of this row sees, get 0.
+      const int64_t lo = std::min(std::max<int64_t>(jlo, 0), a.tk), hi = std::min(std::max(jhi, lo), a.tk);
+      for (int64_t j = 0; j < a.tk; j++) {
+        if (j >= lo && j < hi) continue;
+        if (!a.acc_k) std::fill_n(a.dk + b * a.ksb + j * a.kst + h * D, D, 0.0f);
+        if (!a.acc_v) std::fill_n(a.dv + b * a.vsb + j * a.vst + h * D, D, 0.0f);
+      }
+    }
+    store_rows(dqp, Dp, a.dq + b * a.qsb + h * D, a.qst, tq, D, a.acc_q);
   }
 }
 

@@ -331,6 +331,40 @@ test('native matches the reference on awkward sizes, every SIMD path, 1 and 2 th
   assert.ok(levels.has('portable'), 'the portable path ran');
 });
 
+test('beta 0 writes the gradients over NaN, equal to accumulating into zeros (both layouts, every SIMD path)', () => {
+  const native = nativeAttention(addon());
+  const cases: [Case, 'separate' | 'fused'][] = [
+    ...nativeCases.map((c): [Case, 'separate'] => [c, 'separate']),
+    [{ batch: 2, heads: 3, tq: 70, tk: 70, headDim: 7, causal: true, window: 0, keyStart: [0, 9], keyEnd: null, dropout: 0.1 }, 'fused'],
+    [{ batch: 2, heads: 1, tq: 33, tk: 33, headDim: 64, causal: true, window: 5, keyStart: null, keyEnd: null, dropout: 0 }, 'fused'],
+  ];
+  for (const [n, [c, layout]] of cases.entries()) {
+    const p = problem(c, 500 + n, layout);
+    // The rows q, k, v occupy: NaN there for beta 0, zeros for beta 1; the padding before them keeps its value.
+    const fill = (g: Float32Array, value: number, off: number, sb: number, st: number, T: number) => {
+      for (let b = 0; b < c.batch; b++) for (let t = 0; t < T; t++) g.fill(value, off + b * sb + t * st, off + b * sb + t * st + c.heads * c.headDim);
+    };
+    const init = (value: number, beta: 0 | 1): AttentionBackward => {
+      const x = { ...fresh(p), betaQ: beta, betaK: beta, betaV: beta };
+      fill(x.dq, value, x.qOffset, x.qStrideB, x.qStrideT, c.tq);
+      fill(x.dk, value, x.kOffset, x.kStrideB, x.kStrideT, c.tk);
+      fill(x.dv, value, x.vOffset, x.vStrideB, x.vStrideT, c.tk);
+      return x;
+    };
+    const want = run(tsKernels, init(0, 1));
+    const what = `${layout} ${caseName(c)}`;
+    assertSame(run(tsKernels, init(NaN, 0)), want, 0, `ts ${what}`);
+    eachSetting((simd, threads) => assertSame(run(native, init(NaN, 0)), want, 3e-5, `${simd} × ${threads} threads, ${what}`));
+  }
+  // Only q's gradient written: k's and v's still accumulate (cross-attention's kv may already hold one).
+  const c = nativeCases[2];
+  const mixed = { ...problem(c, 600), betaQ: 0 as const };
+  mixed.dq.fill(NaN, mixed.qOffset); // the padding before q keeps its value
+  const zeroQ = { ...problem(c, 600) };
+  zeroQ.dq.fill(0, zeroQ.qOffset);
+  assertSame(run(native, mixed), run(tsKernels, zeroQ), 3e-5, 'betaQ 0, betaK and betaV 1');
+});
+
 test('native is deterministic: same bits twice', () => {
   const native = nativeAttention(addon());
   const c: Case = { batch: 2, heads: 3, tq: 130, tk: 130, headDim: 64, causal: true, window: 0, keyStart: [0, 9], keyEnd: null, dropout: 0.1 };
@@ -404,6 +438,9 @@ test('bad arguments are typed errors naming the op, the field and the shapes', (
   p.dv = new Float32Array(4);
   assert.throws(() => native.attentionBackward(p), /attentionBackward: dv needs 51 elements/);
   assert.throws(() => attentionBackward(p), /attentionBackward: dv needs 51 elements/);
+  const q = { ...problem(c, 5), betaV: 2 as 1 };
+  assert.throws(() => native.attentionBackward(q), /attentionBackward: betaV must be 0 or 1, got 2/);
+  assert.throws(() => attentionBackward(q), /attentionBackward: betaV must be 0 or 1, got 2/);
 });
 
 test('the addon checks every length itself: RangeError/TypeError, never out-of-bounds access', () => {
@@ -412,7 +449,7 @@ test('the addon checks every length itself: RangeError/TypeError, never out-of-b
   const args = (p: AttentionBackward): unknown[] => [
     p.batch, p.heads, p.tq, p.tk, p.headDim, p.q, p.qOffset, p.qStrideB, p.qStrideT, p.k, p.kOffset, p.kStrideB, p.kStrideT,
     p.v, p.vOffset, p.vStrideB, p.vStrideT, p.scale, p.causal, p.window, p.keyStart, p.keyEnd, p.dropout, p.seed,
-    p.out, p.lse, p.dout, p.dq, p.dk, p.dv,
+    p.out, p.lse, p.dout, p.dq, p.dk, p.dv, 1, 1, 1,
   ];
   const ok = args(problem(c, 6));
   a.attentionBackward(...ok); // the unspoilt call works
@@ -433,6 +470,7 @@ test('the addon checks every length itself: RangeError/TypeError, never out-of-b
     [set(23, 2 ** 32), 'forward', /seed must be a uint32/],
     [set(17, NaN), 'forward', /scale must be finite/],
     [set(9, new Float64Array(60)), 'forward', /argument 9 must be a Float32Array/],
+    [set(31, 2), 'backward', /attentionBackward: betaK must be 0 or 1, got 2/],
     [(xs) => { xs[2] = 4096; xs[8] = 2 ** 53 - 1; }, 'forward', /attentionForward: q needs more than 2\^63 elements/],
   ];
   for (const [n, [spoil, which, message]] of cases.entries()) {
@@ -442,4 +480,5 @@ test('the addon checks every length itself: RangeError/TypeError, never out-of-b
     assert.throws(() => fn(...spoilt), message, `case ${n}`);
   }
   assert.throws(() => a.attentionForward(...ok.slice(0, 20)), /attentionForward: expected 26 arguments, got 20/);
+  assert.throws(() => a.attentionBackward(...ok.slice(0, 30)), /attentionBackward: expected 33 arguments, got 30/);
 });

@@ -75,8 +75,13 @@ export interface AttentionBackward extends AttentionParams {
   out: F32;
   lse: F32;
   dout: F32; // (B, Tq, H·headDim)
-  // Gradients use the same offsets and strides as q, k, v respectively; accumulated into.
+  // Gradients use the same offsets and strides as q, k, v respectively.
   dq: F32; dk: F32; dv: F32;
+  /**
+   * Per gradient, 1 (the default) adds to what the array holds; 0 writes over it without reading
+   * it, so a fresh gradient buffer needs no zero-fill (keys no query sees, rows that see no key: 0).
+   */
+  betaQ?: 0 | 1; betaK?: 0 | 1; betaV?: 0 | 1;
 }
 
 export interface Backend {

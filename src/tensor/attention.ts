@@ -2,7 +2,7 @@
 // out of the projections' outputs through strides (no head transposes) and keeps only the
 // log-sum-exp per query for backward: memory O(T) per head, never a T×T matrix.
 import { backend } from '../backend/index.ts';
-import type { AttentionParams, I32 } from '../backend/backend.ts';
+import type { AttentionParams, F32, I32 } from '../backend/backend.ts';
 import { Tensor, allocBuffer, check, record, shapeStr } from './tensor.ts';
 
 export interface AttentionOptions {
@@ -55,12 +55,17 @@ function run(q: Source, k: Source, v: Source, C: number, opts: AttentionOptions)
   out.requiresGrad = record(inputs, () => {
     if (!out.grad) return;
     // Gradients go to the same places the inputs came from; when q/k/v share one tensor they
-    // share its gradient buffer too. Inputs that need no gradient get scratch.
-    const grad = (t: Tensor) => (t.requiresGrad ? t.gradBuffer() : allocBuffer(t.size, true));
-    const dq = grad(q.t);
-    const dk = k.t === q.t ? dq : grad(k.t);
-    const dv = v.t === q.t ? dq : v.t === k.t ? dk : grad(v.t);
-    backend().attentionBackward({ ...params, out: out.data, lse, dout: out.grad, dq, dk, dv });
+    // share its gradient buffer too. A fresh gradient is written, an existing one added to (the
+    // kernel writes every element of q, k and v's columns: a shared fused qkv buffer is covered).
+    // Inputs that need no gradient get scratch.
+    const grads = new Map<Tensor, [F32, 0 | 1]>();
+    const grad = (t: Tensor): [F32, 0 | 1] => {
+      let g = grads.get(t);
+      if (!g) grads.set(t, (g = t.requiresGrad ? t.gradForWrite() : [allocBuffer(t.size), 0]));
+      return g;
+    };
+    const [dq, betaQ] = grad(q.t), [dk, betaK] = grad(k.t), [dv, betaV] = grad(v.t);
+    backend().attentionBackward({ ...params, out: out.data, lse, dout: out.grad, dq, dk, dv, betaQ, betaK, betaV });
   }, out);
   return out;
 }

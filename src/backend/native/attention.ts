@@ -22,7 +22,7 @@ export function nativeAttention(addon: Addon): Pick<Backend, 'attentionForward' 
     },
     attentionBackward(p: AttentionBackward): void {
       checkAttention('attentionBackward', p, true);
-      addon.attentionBackward(...positional(p), p.out, p.lse, p.dout, p.dq, p.dk, p.dv);
+      addon.attentionBackward(...positional(p), p.out, p.lse, p.dout, p.dq, p.dk, p.dv, p.betaQ ?? 1, p.betaK ?? 1, p.betaV ?? 1);
     },
   };
 }

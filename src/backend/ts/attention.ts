@@ -72,6 +72,10 @@ export function checkAttention(op: string, p: AttentionForward | AttentionBackwa
     checkStrided(op, p, 'dq', g.dq, p.qOffset, p.qStrideB, p.qStrideT, p.tq);
     checkStrided(op, p, 'dk', g.dk, p.kOffset, p.kStrideB, p.kStrideT, p.tk);
     checkStrided(op, p, 'dv', g.dv, p.vOffset, p.vStrideB, p.vStrideT, p.tk);
+    for (const b of ['betaQ', 'betaK', 'betaV'] as const) {
+      const v = g[b];
+      if (v !== undefined && v !== 0 && v !== 1) throw new ShapeError(`${op}: ${b} must be 0 or 1, got ${v}`);
+    }
   }
 }
 
@@ -172,6 +176,14 @@ export function attentionBackward(p: AttentionBackward): void {
   const dq = new Float64Array(D);
   const dk = new Float64Array(tk * D); // per head, added to p.dk once the head is done
   const dv = new Float64Array(tk * D);
+  // Write mode: clear the gradients first (the ts reference is about clarity, not speed).
+  const clear = (g: F32, beta: 0 | 1 | undefined, off: number, sb: number, st: number, T: number) => {
+    if (beta !== 0) return;
+    for (let b = 0; b < p.batch; b++) for (let t = 0; t < T; t++) g.fill(0, off + b * sb + t * st, off + b * sb + t * st + H * D);
+  };
+  clear(p.dq, p.betaQ, p.qOffset, p.qStrideB, p.qStrideT, tq);
+  clear(p.dk, p.betaK, p.kOffset, p.kStrideB, p.kStrideT, tk);
+  clear(p.dv, p.betaV, p.vOffset, p.vStrideB, p.vStrideT, tk);
   for (let b = 0; b < p.batch; b++) {
     for (let h = 0; h < H; h++) {
       dk.fill(0);
