@@ -3,17 +3,12 @@
 // share of the step, GFLOP/s for GEMMs). Not a benchmark (no reference, no JSON lines): a tool
 // for deciding what to speed up next.
 //   node --import tsx bench/profile_step.ts small [steps]
-import { GPT, gptConfig } from '../src/models/gpt.ts';
-import { Trainer } from '../src/train/trainer.ts';
-import { RandomWindows } from '../src/train/batches.ts';
 import { backend, setBackend, type Backend } from '../src/backend/index.ts';
 import type { GemmParams } from '../src/backend/backend.ts';
-import { configs } from './train_step_worker.ts';
+import { benchTrainer } from './train_step_worker.ts';
 
 const name = process.argv[2] ?? 'small';
 const steps = Number(process.argv[3] ?? 3);
-const c = configs[name];
-if (!c) throw new Error(`unknown config '${name}' (have: ${Object.keys(configs).join(', ')})`);
 
 const stats = new Map<string, { ms: number; calls: number; flops: number }>();
 let recording = false;
@@ -42,13 +37,7 @@ const timed = new Proxy(inner, {
 }) as Backend;
 setBackend(timed);
 
-const cfg = gptConfig('tiny', { nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, blockSize: c.blockSize, vocabSize: c.vocabSize, dropout: 0 });
-const model = new GPT(cfg);
-const tokens = new Int32Array(100_000);
-for (let i = 0; i < tokens.length; i++) tokens[i] = (i * 2654435761) % c.vocabSize;
-const data = new RandomWindows(tokens, c.batch, c.blockSize, 1);
-const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train: data }, { steps: 1000, warmupSteps: 1 });
-for (let i = 0; i < 2; i++) trainer.runStep();
+const { c, trainer } = benchTrainer(name); // built on the timed backend, which records nothing yet
 recording = true;
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) trainer.runStep();

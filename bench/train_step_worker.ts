@@ -12,10 +12,10 @@ export const configs: Record<string, { nLayer: number; nHead: number; nEmbd: num
   'gpt2-124m': { nLayer: 12, nHead: 12, nEmbd: 768, blockSize: 256, vocabSize: 50257, batch: 4 },
 };
 
-if (process.argv[1]?.endsWith('train_step_worker.ts')) {
-  const name = process.argv[2];
-  const steps = Number(process.argv[3] ?? 5);
+/** The benchmark's model and trainer for a config (BENCH.md: random tokens, no dropout), warmed up by two steps. */
+export function benchTrainer(name: string): { c: (typeof configs)[string]; cfg: ReturnType<typeof gptConfig>; trainer: Trainer } {
   const c = configs[name];
+  if (!c) throw new Error(`unknown train_step config '${name}' (have: ${Object.keys(configs).join(', ')})`);
   const cfg = gptConfig('tiny', { nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, blockSize: c.blockSize, vocabSize: c.vocabSize, dropout: 0 });
   const model = new GPT(cfg);
   const tokens = new Int32Array(100_000);
@@ -23,6 +23,12 @@ if (process.argv[1]?.endsWith('train_step_worker.ts')) {
   const data = new RandomWindows(tokens, c.batch, c.blockSize, 1);
   const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train: data }, { steps: 1000, warmupSteps: 1 });
   for (let i = 0; i < 2; i++) trainer.runStep();
+  return { c, cfg, trainer };
+}
+
+if (process.argv[1]?.endsWith('train_step_worker.ts')) {
+  const steps = Number(process.argv[3] ?? 5);
+  const { c, cfg, trainer } = benchTrainer(process.argv[2]);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
