@@ -154,17 +154,59 @@ ATTN_TARGET static void gemm(int64_t M, int64_t N, int64_t K, const float* A, in
 // ---------------------------------------------------------------------------------------------
 // Packing. Rows of `rows` (D floats each, `stride` apart) → Xᵀ (D × ld) or X (rows × Dp); pads zero.
 
+// Rows of q, k, v, out and dO are a head's D floats, rows H·D (or 3·H·D) floats apart: short runs a
+// long way apart, which the hardware prefetcher does not follow from DRAM. Packers fetch ahead.
+constexpr int64_t kRowsAhead = 8;
+
+static inline void prefetch_row(const float* p, int64_t D) {
+  for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(p + d);
+}
+
+// W×W transpose in registers, r[i][j] ← r[j][i]: swap the off-diagonal H×H blocks of every 2H×2H
+// block, for H = W/2 down to 1 (two-source shuffles; vpermt2ps on AVX-512).
+template <int H, size_t... J>
+ATTN_TARGET static inline vf mix_lo(vf a, vf b, std::index_sequence<J...>) {
+  return __builtin_shufflevector(a, b, ((J & H) ? W + J - H : J)...);  // a's left half, b's left half
+}
+template <int H, size_t... J>
+ATTN_TARGET static inline vf mix_hi(vf a, vf b, std::index_sequence<J...>) {
+  return __builtin_shufflevector(a, b, ((J & H) ? W + J : J + H)...);  // a's right half, b's right half
+}
+template <int H>
+ATTN_TARGET static inline void transpose_block(vf* r) {
+  for (int i = 0; i < W; i++)
+    if ((i & H) == 0) {
+      const vf a = r[i], b = r[i + H];
+      r[i] = mix_lo<H>(a, b, std::make_index_sequence<W>{});
+      r[i + H] = mix_hi<H>(a, b, std::make_index_sequence<W>{});
+    }
+  if constexpr (H > 1) transpose_block<H / 2>(r);
+}
+
 ATTN_TARGET static void pack_transposed(const float* x, int64_t stride, int64_t rows, int64_t cols_padded,
-                                        int64_t D, float* xt, int64_t ld) {
-  for (int64_t c = 0; c < rows; c++)
-    for (int64_t d = 0; d < D; d++) xt[d * ld + c] = x[c * stride + d];
+                                        int64_t D, float* xt, int64_t ldt) {
+  const int64_t rw = rows / W * W, dw = D / W * W;  // whole W×W blocks; the rest element by element
+  for (int64_t c = 0; c < rw; c += W) {
+    for (int64_t u = 0; u < W && c + u + kRowsAhead < rows; u++) prefetch_row(x + (c + u + kRowsAhead) * stride, D);
+    for (int64_t d = 0; d < dw; d += W) {
+      vf r[W];
+      for (int u = 0; u < W; u++) r[u] = ld(x + (c + u) * stride + d);
+      transpose_block<W / 2>(r);
+      for (int u = 0; u < W; u++) st_(xt + (d + u) * ldt + c, r[u]);
+    }
+    for (int64_t u = 0; u < W; u++)
+      for (int64_t d = dw; d < D; d++) xt[d * ldt + c + u] = x[(c + u) * stride + d];
+  }
+  for (int64_t c = rw; c < rows; c++)
+    for (int64_t d = 0; d < D; d++) xt[d * ldt + c] = x[c * stride + d];
   for (int64_t d = 0; d < D; d++)
-    for (int64_t c = rows; c < cols_padded; c++) xt[d * ld + c] = 0.0f;
+    for (int64_t c = rows; c < cols_padded; c++) xt[d * ldt + c] = 0.0f;
 }
 
 ATTN_TARGET static void pack_rows(const float* x, int64_t stride, int64_t rows, int64_t rows_padded,
                                   int64_t D, int64_t Dp, float* xp) {
   for (int64_t r = 0; r < rows; r++) {
+    if (r + kRowsAhead < rows) prefetch_row(x + (r + kRowsAhead) * stride, D);
     __builtin_memcpy(xp + r * Dp, x + r * stride, D * sizeof(float));
     for (int64_t d = D; d < Dp; d++) xp[r * Dp + d] = 0.0f;
   }
@@ -430,6 +472,10 @@ ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
     for (int64_t i = 0; i < tq; i++) {
       const float* go = a.dout + ((b * tq + i) * a.H + h) * D;
       const float* o = a.out + ((b * tq + i) * a.H + h) * D;
+      if (i + kRowsAhead < tq) {
+        prefetch_row(go + kRowsAhead * a.H * D, D);
+        prefetch_row(o + kRowsAhead * a.H * D, D);
+      }
       pack_rows(go, D, 1, 1, D, Dp, dop + i * Dp);
       Dvec[i] = dot(go, o, D);
     }
