@@ -53,6 +53,9 @@ const SHAPES: Shape[] = [
   ...[256, 512, 1024, 2048].map((s): Shape => ({ m: s, n: s, k: s, trans: 'NN', op: 'square' })),
   ...transformer('small', 16 * 256, 384, 4096),
   ...transformer('gpt2-124m', 4 * 256, 768, 50257),
+  // Batch-16 decoding: 16 rows against a Linear layer's (out, in) weight.
+  { m: 16, n: 2304, k: 768, trans: 'NT', config: 'gpt2-124m', op: 'batch-16 decode c_attn' },
+  { m: 16, n: 50257, k: 768, trans: 'NT', config: 'gpt2-124m', op: 'batch-16 decode lm_head' },
   { m: 1, n: 2304, k: 768, trans: 'NN', gemv: true, config: 'gpt2-124m', op: 'decode c_attn' },
   { m: 1, n: 50257, k: 768, trans: 'NT', gemv: true, config: 'gpt2-124m', op: 'decode lm_head' },
 ];

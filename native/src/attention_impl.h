@@ -382,9 +382,11 @@ ATTN_TARGET void forward_rows(const Args& a, int64_t begin, int64_t end) {
     const int64_t n = hi - lo, np = round_up(n, W);
     float mx = -INFINITY;
     for (int64_t j = 0; j < n; j++) {
+      if (j + kRowsAhead < n) prefetch_row(k + (lo + j + kRowsAhead) * a.kst, D);
       s[j] = dot(q, k + (lo + j) * a.kst, D) * a.scale;
       mx = std::max(mx, s[j]);
     }
+    for (int64_t j = 0; j < std::min(n, kRowsAhead); j++) prefetch_row(v + (lo + j) * a.vst, D);
     for (int64_t j = n; j < np; j++) s[j] = -INFINITY;
     vf sum = vf{};
     const uint32_t idx0 = a.dropout_row(b, h, i) + (uint32_t)lo;
@@ -398,6 +400,7 @@ ATTN_TARGET void forward_rows(const Args& a, int64_t begin, int64_t end) {
     std::fill(acc, acc + Dp, 0.0f);
     const int64_t Dv = D / W * W;  // whole vectors of a V row; the rest is done by scalars
     for (int64_t j = 0; j < n; j++) {
+      if (j + kRowsAhead < n) prefetch_row(v + (lo + j + kRowsAhead) * a.vst, D);
       const float p = s[j];
       if (p == 0.0f) continue;
       const float* vj = v + (lo + j) * a.vst;

@@ -7,6 +7,7 @@
 #include "gemm_driver.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <utility>
 
 #define GPTKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
@@ -255,11 +256,80 @@ GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// A few rows of A times Bᵀ as dot products (gemm_driver.h's DotsFn): tiles of 4 rows of A × 4 rows of
+// B, 16 accumulators along k, folded into the 16 results at the end. B's 4 rows are read once and
+// stay in L1 while every 4-row group of A (at most kDotsMaxM rows: L1/L2) passes them.
+
+// Adds the halves (H lanes apart) of a and b: lanes with bit H clear take a's sums, the others b's.
+template <int H, size_t... J>
+GPTKIT_AVX512 static inline __m512 fold(__m512 a, __m512 b, std::index_sequence<J...>) {
+  return _mm512_add_ps(__builtin_shufflevector(a, b, ((J & H) ? 16 + J - H : J)...),
+                       __builtin_shufflevector(a, b, ((J & H) ? 16 + J : J + H)...));
+}
+
+// Lane L of the result is the sum of v[L]'s lanes (v is overwritten).
+GPTKIT_AVX512 static inline __m512 sum16(__m512 v[16]) {
+  const auto idx = std::make_index_sequence<16>{};
+  for (int i = 0; i < 8; i++) v[i] = fold<8>(v[i], v[i + 8], idx);
+  for (int i = 0; i < 4; i++) v[i] = fold<4>(v[i], v[i + 4], idx);
+  for (int i = 0; i < 2; i++) v[i] = fold<2>(v[i], v[i + 2], idx);
+  return fold<1>(v[0], v[1], idx);
+}
+
+GPTKIT_AVX512 static void dots_avx512(const Problem& P, int64_t j0, int64_t j1) {
+  const int64_t k = P.k, kv = k / 16 * 16;
+  const __mmask16 tail = first_lanes(k - kv);
+  for (int64_t j = j0; j < j1; j += 4) {
+    const float* b[4];
+    for (int u = 0; u < 4; u++) b[u] = P.b + std::min(j + u, j1 - 1) * P.ldb;  // past the end: a repeat, discarded
+    for (int64_t i = 0; i < P.m; i += 4) {
+      const float* a[4];
+      for (int u = 0; u < 4; u++) a[u] = P.a + std::min<int64_t>(i + u, P.m - 1) * P.lda;
+      __m512 acc[16];
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_ps();
+      for (int64_t p = 0; p < kv; p += 16) {
+        __m512 av[4], bv[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+          // The first pass over B's 4 rows fetches the next 4 (weights stream from DRAM, 4 rows at once).
+          if (i == 0) _mm_prefetch((const char*)(b[u] + 8 * P.ldb + p), _MM_HINT_T0);
+          av[u] = _mm512_loadu_ps(a[u] + p);
+          bv[u] = _mm512_loadu_ps(b[u] + p);
+        }
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; t++) acc[t] = _mm512_fmadd_ps(av[t / 4], bv[t % 4], acc[t]);
+      }
+      if (kv < k) {
+        __m512 av[4], bv[4];
+        for (int u = 0; u < 4; u++) {
+          av[u] = _mm512_maskz_loadu_ps(tail, a[u] + kv);
+          bv[u] = _mm512_maskz_loadu_ps(tail, b[u] + kv);
+        }
+#pragma GCC unroll 16
+        for (int t = 0; t < 16; t++) acc[t] = _mm512_fmadd_ps(av[t / 4], bv[t % 4], acc[t]);
+      }
+      alignas(64) float out[16];
+      _mm512_store_ps(out, sum16(acc));
+      const int64_t rows = std::min<int64_t>(4, P.m - i), cols = std::min<int64_t>(4, j1 - j);
+      for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+          float& cij = P.c[(i + r) * P.rsc + (j + c) * P.csc];
+          float v = P.alpha * out[r * 4 + c];
+          if (P.accumulate) v += cij;
+          if (P.bias) v += P.bias[P.bias_per_row ? i + r : j + c];
+          cij = v;
+        }
+    }
+  }
+}
+
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 14 * 16, 512, 3072,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>, micro<7>,
                              micro<8>, micro<9>, micro<10>, micro<11>, micro<12>, micro<13>, micro<14>},
-                            gemv_n, gemv_t, pack_a_avx512, pack_b_avx512};
+                            gemv_n, gemv_t, pack_a_avx512, pack_b_avx512, dots_avx512};
   return K;
 }
 

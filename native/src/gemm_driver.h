@@ -54,6 +54,12 @@ using GemvTFn = void (*)(int64_t k, int64_t n, const float* x, const float* b, i
 using PackAFn = void (*)(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst);
 using PackBFn = void (*)(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst);
 
+// C rows [0, m) × columns [j0, j1) = alpha·op(A)·Bᵀ (+ C) (+ bias), A not transposed and B transposed
+// (B is (n, k), a Linear layer's weight): dot products along k, so B is read once, in place, and never
+// packed. For a few rows of A (batched decoding), where packing B costs as much as the product.
+using DotsFn = void (*)(const Problem& P, int64_t j0, int64_t j1);
+constexpr int64_t kDotsMaxM = 16;
+
 constexpr int kMaxMR = 16;
 
 struct Kernels {
@@ -64,6 +70,7 @@ struct Kernels {
   GemvTFn gemv_t;
   PackAFn pack_a;
   PackBFn pack_b;
+  DotsFn dots = nullptr;  // optional (kDotsMaxM rows or fewer, A·Bᵀ); without it the blocked path runs
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +292,22 @@ inline void gemv(const Problem& P, const Kernels& K, int threads) {
   else parallel_for(parts, [&](int64_t b, int64_t e) { for (int64_t t = b; t < e; t++) run(t); });
 }
 
+// A few rows times Bᵀ through K.dots; threads split the columns (B's rows) in groups of 16.
+inline void dots(const Problem& P, const Kernels& K, int threads) {
+  const int64_t units = (P.n + 15) / 16;
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, units));
+  if (parts == 1) {
+    K.dots(P, 0, P.n);
+    return;
+  }
+  parallel_for(parts, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; t++) {
+      const int64_t j0 = std::min(P.n, units * t / parts * 16), j1 = std::min(P.n, units * (t + 1) / parts * 16);
+      if (j0 < j1) K.dots(P, j0, j1);
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // One matrix product (one batch entry) on up to `threads` threads.
 
@@ -329,6 +352,10 @@ inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
     return;
   }
   if ((double)P.m * P.n * P.k < kParallelMinMacs) threads = 1;
+  if (K.dots && P.m <= kDotsMaxM && P.tb && !P.ta) {
+    dots(P, K, threads);
+    return;
+  }
   if (threads <= 1) {
     gemm_block(P, K, 0, P.m, 0, P.n);
     return;
