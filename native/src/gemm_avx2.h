@@ -5,6 +5,7 @@
 #include "gemm_driver.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <utility>
 
 #define GPTKIT_AVX2 __attribute__((target("avx2,fma")))
 
@@ -203,10 +204,69 @@ GPTKIT_AVX2 static void pack_b_avx2(const Problem& P, int64_t p0, int64_t kc, in
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// A few rows of A times Bᵀ as dot products (gemm_driver.h's DotsFn), as gemm_avx512.h's with
+// 2 rows of A × 4 rows of B (8 accumulators: 16 ymm registers hold no more with the operands).
+// Loads weigh more here (6 per 8 FMAs), so packing B wins again above 8 rows.
+
+// Adds the halves (H lanes apart) of a and b: lanes with bit H clear take a's sums, the others b's.
+template <int H, size_t... J>
+GPTKIT_AVX2 static inline __m256 fold(__m256 a, __m256 b, std::index_sequence<J...>) {
+  return _mm256_add_ps(__builtin_shufflevector(a, b, ((J & H) ? 8 + J - H : J)...),
+                       __builtin_shufflevector(a, b, ((J & H) ? 8 + J : J + H)...));
+}
+
+// Lane L of the result is the sum of v[L]'s lanes (v is overwritten).
+GPTKIT_AVX2 static inline __m256 sum8(__m256 v[8]) {
+  const auto idx = std::make_index_sequence<8>{};
+  for (int i = 0; i < 4; i++) v[i] = fold<4>(v[i], v[i + 4], idx);
+  for (int i = 0; i < 2; i++) v[i] = fold<2>(v[i], v[i + 2], idx);
+  return fold<1>(v[0], v[1], idx);
+}
+
+GPTKIT_AVX2 static void dots_avx2(const Problem& P, int64_t j0, int64_t j1) {
+  alignas(32) static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t k = P.k, kv = k / 8 * 8;
+  const __m256i tail = _mm256_loadu_si256((const __m256i*)(lanes + 8 - (k - kv)));
+  for (int64_t j = j0; j < j1; j += 4) {
+    const float* b[4];
+    for (int u = 0; u < 4; u++) b[u] = P.b + std::min(j + u, j1 - 1) * P.ldb;  // past the end: a repeat, discarded
+    for (int64_t i = 0; i < P.m; i += 2) {
+      const float* a[2];
+      for (int u = 0; u < 2; u++) a[u] = P.a + std::min<int64_t>(i + u, P.m - 1) * P.lda;
+      __m256 acc[8];
+#pragma GCC unroll 8
+      for (int t = 0; t < 8; t++) acc[t] = _mm256_setzero_ps();
+      for (int64_t p = 0; p < kv; p += 8) {
+        __m256 av[2], bv[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) {
+          if (i == 0) _mm_prefetch((const char*)(b[u] + 8 * P.ldb + p), _MM_HINT_T0);  // the rows after next
+          bv[u] = _mm256_loadu_ps(b[u] + p);
+        }
+        av[0] = _mm256_loadu_ps(a[0] + p);
+        av[1] = _mm256_loadu_ps(a[1] + p);
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; t++) acc[t] = _mm256_fmadd_ps(av[t / 4], bv[t % 4], acc[t]);
+      }
+      if (kv < k) {
+        __m256 av[2], bv[4];
+        for (int u = 0; u < 4; u++) bv[u] = _mm256_maskload_ps(b[u] + kv, tail);
+        for (int u = 0; u < 2; u++) av[u] = _mm256_maskload_ps(a[u] + kv, tail);
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; t++) acc[t] = _mm256_fmadd_ps(av[t / 4], bv[t % 4], acc[t]);
+      }
+      alignas(32) float out[8];
+      _mm256_store_ps(out, sum8(acc));
+      store_dots(P, out, i, std::min<int64_t>(2, P.m - i), j, std::min<int64_t>(4, j1 - j));
+    }
+  }
+}
+
 inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 6 * 24, 256, 2048,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>},
-                            gemv_n, gemv_t, pack_a_avx2, pack_b_avx2};
+                            gemv_n, gemv_t, pack_a_avx2, pack_b_avx2, dots_avx2, 8};
   return K;
 }
 

@@ -259,7 +259,8 @@ GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc
 // ---------------------------------------------------------------------------------------------
 // A few rows of A times Bᵀ as dot products (gemm_driver.h's DotsFn): tiles of 4 rows of A × 4 rows of
 // B, 16 accumulators along k, folded into the 16 results at the end. B's 4 rows are read once and
-// stay in L1 while every 4-row group of A (at most kDotsMaxM rows: L1/L2) passes them.
+// stay in L1 while every 4-row group of A (at most 16 rows: L1/L2) passes them. Up to 16 rows this
+// beats packing B (2.3× at 4 rows, 1.5× at 16 on Zen 5, weights in cache).
 
 // Adds the halves (H lanes apart) of a and b: lanes with bit H clear take a's sums, the others b's.
 template <int H, size_t... J>
@@ -312,15 +313,7 @@ GPTKIT_AVX512 static void dots_avx512(const Problem& P, int64_t j0, int64_t j1) 
       }
       alignas(64) float out[16];
       _mm512_store_ps(out, sum16(acc));
-      const int64_t rows = std::min<int64_t>(4, P.m - i), cols = std::min<int64_t>(4, j1 - j);
-      for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++) {
-          float& cij = P.c[(i + r) * P.rsc + (j + c) * P.csc];
-          float v = P.alpha * out[r * 4 + c];
-          if (P.accumulate) v += cij;
-          if (P.bias) v += P.bias[P.bias_per_row ? i + r : j + c];
-          cij = v;
-        }
+      store_dots(P, out, i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, j1 - j));
     }
   }
 }
@@ -329,7 +322,7 @@ inline const Kernels& kernels() {
   static const Kernels K = {MR, NR, 14 * 16, 512, 3072,
                             {nullptr, micro<1>, micro<2>, micro<3>, micro<4>, micro<5>, micro<6>, micro<7>,
                              micro<8>, micro<9>, micro<10>, micro<11>, micro<12>, micro<13>, micro<14>},
-                            gemv_n, gemv_t, pack_a_avx512, pack_b_avx512, dots_avx512};
+                            gemv_n, gemv_t, pack_a_avx512, pack_b_avx512, dots_avx512, 16};
   return K;
 }
 

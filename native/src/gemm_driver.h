@@ -58,7 +58,19 @@ using PackBFn = void (*)(const Problem& P, int64_t p0, int64_t kc, int64_t j0, i
 // (B is (n, k), a Linear layer's weight): dot products along k, so B is read once, in place, and never
 // packed. For a few rows of A (batched decoding), where packing B costs as much as the product.
 using DotsFn = void (*)(const Problem& P, int64_t j0, int64_t j1);
-constexpr int64_t kDotsMaxM = 16;
+
+// A dots kernel's epilogue: out holds a tile's sums, 4 per row, for C rows [i, i + rows) and
+// columns [j, j + cols).
+inline void store_dots(const Problem& P, const float* out, int64_t i, int64_t rows, int64_t j, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) {
+      float& cij = P.c[(i + r) * P.rsc + (j + c) * P.csc];
+      float v = P.alpha * out[r * 4 + c];
+      if (P.accumulate) v += cij;
+      if (P.bias) v += P.bias[P.bias_per_row ? i + r : j + c];
+      cij = v;
+    }
+}
 
 constexpr int kMaxMR = 16;
 
@@ -70,7 +82,8 @@ struct Kernels {
   GemvTFn gemv_t;
   PackAFn pack_a;
   PackBFn pack_b;
-  DotsFn dots = nullptr;  // optional (kDotsMaxM rows or fewer, A·Bᵀ); without it the blocked path runs
+  DotsFn dots = nullptr;  // optional: A·Bᵀ with at most dots_max_m rows (else the blocked path runs)
+  int64_t dots_max_m = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -352,7 +365,7 @@ inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
     return;
   }
   if ((double)P.m * P.n * P.k < kParallelMinMacs) threads = 1;
-  if (K.dots && P.m <= kDotsMaxM && P.tb && !P.ta) {
+  if (K.dots && P.m <= K.dots_max_m && P.tb && !P.ta) {
     dots(P, K, threads);
     return;
   }

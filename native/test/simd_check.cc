@@ -67,12 +67,13 @@ void check_gemm(Simd s, Report& r) {
   // m = 1 and n = 1 run the GEMV kernels (n = 1 by transposition); 13×1 and 40×5 are solved
   // transposed (strided C); k = 300 and 260 are over the kc block of every path but AVX-512's (512),
   // m = 150 over their mc, n = 2100 over nc; 230×70×530 is over AVX-512's mc and kc (224, 512); up to
-  // 16 rows with B transposed run AVX-512's dot products (11×1500×67 on both threads);
+  // 16 rows with B transposed run AVX-512's dot products, up to 8 AVX2's (8×1500×91 and 11×1500×67 on
+  // both threads);
   // 1×1100×130 and 100×100×101 are large enough to be split across threads.
   const GemmCase cases[] = {{1, 1, 1},     {1, 37, 13},   {13, 1, 29},  {2, 3, 1},      {7, 11, 5},
                             {8, 12, 16},   {17, 29, 31},  {9, 25, 300}, {40, 5, 17},    {33, 49, 260},
                             {150, 13, 7},  {3, 2100, 5},  {1, 1100, 130}, {100, 100, 101}, {6, 16, 3},
-                            {230, 70, 530},  {11, 1500, 67}, {16, 5, 33}};
+                            {230, 70, 530},  {8, 1500, 91}, {11, 1500, 67}, {16, 5, 33}};
   Rng rng(42);
   for (const GemmCase& gc : cases)
     for (int trans = 0; trans < 4; trans++)

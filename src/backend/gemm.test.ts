@@ -139,8 +139,8 @@ test('ts reference matches a naive float64 triple loop', () => {
 });
 
 // Shapes chosen to reach every path of native/src/gemm_driver.h for each kernel set (AVX-512 14×32 tiles,
-// blocks mc×kc×nc = 224×512×3072, and dot products for A·Bᵀ with ≤ 16 rows; AVX2 6×16, 144×256×2048;
-// portable 4×16, 128×256×2048).
+// blocks mc×kc×nc = 224×512×3072, and dot products for A·Bᵀ with ≤ 16 rows; AVX2 6×16, 144×256×2048,
+// dot products up to 8 rows; portable 4×16, 128×256×2048).
 const NATIVE_CASES: Case[] = [];
 for (const transA of [false, true]) {
   for (const transB of [false, true]) {
@@ -164,8 +164,9 @@ for (const transA of [false, true]) {
       { m: 7, n: 45, k: 1100, ...t, beta: 1, bias: true },          // several k blocks: beta and bias once
       { m: 500, n: 40, k: 20, ...t, alpha: -1 },                     // several m blocks
       { m: 30, n: 3100, k: 20, ...t, bias: true },                   // several n blocks
-      { m: 11, n: 1500, k: 67, ...t, alpha: 0.5, beta: 1, bias: true }, // a few rows (A·Bᵀ: dot products), split over threads
-      { m: 16, n: 5, k: 33, ...t, pad: 2, offset: 1 },               // 16 rows: the most the dot-product path takes
+      { m: 8, n: 1500, k: 91, ...t, alpha: 0.5, beta: 1, bias: true }, // a few rows (A·Bᵀ: dot products), split over threads
+      { m: 11, n: 1500, k: 67, ...t, bias: true },                   // AVX-512's dot products, AVX2's blocked path
+      { m: 16, n: 5, k: 33, ...t, pad: 2, offset: 1 },               // 16 rows: the most AVX-512's dot products take
     );
   }
 }
