@@ -28,7 +28,7 @@ function run(q: Source, k: Source, v: Source, C: number, opts: AttentionOptions)
   const [B, Tq] = q.t.shape;
   const Tk = k.t.dim(1);
   const H = opts.nHead;
-  check(C % H === 0, 'attention', `width ${C} is not divisible by ${H} heads`);
+  check(C % H === 0, 'attention', () => `width ${C} is not divisible by ${H} heads`);
   const D = C / H;
   const p = opts.dropout ?? 0;
   const params: AttentionParams = {
@@ -46,7 +46,7 @@ function run(q: Source, k: Source, v: Source, C: number, opts: AttentionOptions)
   };
   check(params.window === 0 || params.causal, 'attention', 'a banded window needs causal attention');
   for (const [name, ks] of [['keyStart', params.keyStart], ['keyEnd', params.keyEnd]] as const) {
-    check(!ks || ks.length === B, 'attention', `${name} must have one entry per batch row (${B}), got ${ks?.length}`);
+    check(!ks || ks.length === B, 'attention', () => `${name} must have one entry per batch row (${B}), got ${ks?.length}`);
   }
   const out = Tensor.empty([B, Tq, C]);
   const lse = allocBuffer(B * H * Tq);
@@ -72,14 +72,14 @@ function run(q: Source, k: Source, v: Source, C: number, opts: AttentionOptions)
 
 /** Self-attention from a fused projection qkv (B, T, 3C) → (B, T, C). */
 export function selfAttention(qkv: Tensor, opts: AttentionOptions): Tensor {
-  check(qkv.ndim === 3 && qkv.dim(2) % 3 === 0, 'selfAttention', `qkv must be (B, T, 3C), got ${shapeStr(qkv.shape)}`);
+  check(qkv.ndim === 3 && qkv.dim(2) % 3 === 0, 'selfAttention', () => `qkv must be (B, T, 3C), got ${shapeStr(qkv.shape)}`);
   const C = qkv.dim(2) / 3;
   return run({ t: qkv, offset: 0 }, { t: qkv, offset: C }, { t: qkv, offset: 2 * C }, C, opts);
 }
 
 /** Cross-attention: q (B, Tq, C) against kv (B, Tk, 2C) → (B, Tq, C). */
 export function crossAttention(q: Tensor, kv: Tensor, opts: AttentionOptions): Tensor {
-  check(q.ndim === 3 && kv.ndim === 3 && kv.dim(2) === 2 * q.dim(2) && kv.dim(0) === q.dim(0), 'crossAttention', `q ${shapeStr(q.shape)} and kv ${shapeStr(kv.shape)} must be (B, Tq, C) and (B, Tk, 2C)`);
+  check(q.ndim === 3 && kv.ndim === 3 && kv.dim(2) === 2 * q.dim(2) && kv.dim(0) === q.dim(0), 'crossAttention', () => `q ${shapeStr(q.shape)} and kv ${shapeStr(kv.shape)} must be (B, Tq, C) and (B, Tk, 2C)`);
   const C = q.dim(2);
   return run({ t: q, offset: 0 }, { t: kv, offset: 0 }, { t: kv, offset: C }, C, opts);
 }
@@ -87,6 +87,6 @@ export function crossAttention(q: Tensor, kv: Tensor, opts: AttentionOptions): T
 /** Attention with separate q (B, Tq, C), k and v (B, Tk, C) tensors. */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): Tensor {
   const C = q.dim(2);
-  check(k.dim(2) === C && v.dim(2) === C && k.dim(1) === v.dim(1), 'attention', `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} do not fit`);
+  check(k.dim(2) === C && v.dim(2) === C && k.dim(1) === v.dim(1), 'attention', () => `q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)} do not fit`);
   return run({ t: q, offset: 0 }, { t: k, offset: 0 }, { t: v, offset: 0 }, C, opts);
 }

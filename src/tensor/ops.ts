@@ -24,10 +24,10 @@ export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: 
 
 /** y = x·wᵀ + b for x (…, in), w (out, in) as torch.nn.Linear, b (out) or null. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
-  check(w.ndim === 2, 'linear', `weight must be 2-D (out, in), got ${shapeStr(w.shape)}`);
+  check(w.ndim === 2, 'linear', () => `weight must be 2-D (out, in), got ${shapeStr(w.shape)}`);
   const [out, inp] = w.shape;
-  check(x.dim(-1) === inp, 'linear', `input ${shapeStr(x.shape)} has last dim ${x.dim(-1)}, weight ${shapeStr(w.shape)} expects ${inp}`);
-  check(!b || (b.ndim === 1 && b.size === out), 'linear', `bias ${b ? shapeStr(b.shape) : ''} must be (${out})`);
+  check(x.dim(-1) === inp, 'linear', () => `input ${shapeStr(x.shape)} has last dim ${x.dim(-1)}, weight ${shapeStr(w.shape)} expects ${inp}`);
+  check(!b || (b.ndim === 1 && b.size === out), 'linear', () => `bias ${b ? shapeStr(b.shape) : ''} must be (${out})`);
   const rows = x.size / inp;
   const y = Tensor.empty([...x.shape.slice(0, -1), out]);
   gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null);
@@ -52,14 +52,14 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
  * 2-D (k, n). With transB, b is stored (…, n, k) / (n, k).
  */
 export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
-  check(a.ndim >= 2 && b.ndim >= 2, 'matmul', `need ≥2-D inputs, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  check(a.ndim >= 2 && b.ndim >= 2, 'matmul', () => `need ≥2-D inputs, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   const m = a.dim(-2), k = a.dim(-1);
   const bk = transB ? b.dim(-1) : b.dim(-2);
   const n = transB ? b.dim(-2) : b.dim(-1);
-  check(bk === k, 'matmul', `inner dims differ: ${shapeStr(a.shape)} × ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`);
+  check(bk === k, 'matmul', () => `inner dims differ: ${shapeStr(a.shape)} × ${shapeStr(b.shape)}${transB ? 'ᵀ' : ''}`);
   const batch = a.size / (m * k);
   const shared = b.ndim === 2;
-  check(shared || b.size / (k * n) === batch, 'matmul', `batch dims differ: ${shapeStr(a.shape)} × ${shapeStr(b.shape)}`);
+  check(shared || b.size / (k * n) === batch, 'matmul', () => `batch dims differ: ${shapeStr(a.shape)} × ${shapeStr(b.shape)}`);
   const out = Tensor.empty([...a.shape.slice(0, -2), m, n]);
   if (shared) {
     // One GEMM over all rows of a.
@@ -101,7 +101,7 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
 export function add(a: Tensor, b: Tensor): Tensor {
   const tiles = a.size / b.size;
   const trailing = a.shape.slice(a.ndim - b.ndim);
-  check(Number.isInteger(tiles) && b.ndim <= a.ndim && trailing.every((d, i) => d === b.shape[i]), 'add', `cannot broadcast ${shapeStr(b.shape)} onto ${shapeStr(a.shape)}`);
+  check(Number.isInteger(tiles) && b.ndim <= a.ndim && trailing.every((d, i) => d === b.shape[i]), 'add', () => `cannot broadcast ${shapeStr(b.shape)} onto ${shapeStr(a.shape)}`);
   const out = Tensor.empty(a.shape);
   const n = b.size;
   if (tiles === 1) be().add(a.data, b.data, out.data, n);
@@ -144,7 +144,7 @@ function takeGradient(out: Tensor, x: Tensor): boolean {
 
 /** a ⊙ b, same shapes. */
 export function mul(a: Tensor, b: Tensor): Tensor {
-  check(a.size === b.size, 'mul', `shapes differ: ${shapeStr(a.shape)} vs ${shapeStr(b.shape)}`);
+  check(a.size === b.size, 'mul', () => `shapes differ: ${shapeStr(a.shape)} vs ${shapeStr(b.shape)}`);
   const out = Tensor.empty(a.shape);
   be().mul(a.data, b.data, out.data, a.size);
   out.requiresGrad = record([a, b], () => {
@@ -209,7 +209,7 @@ export const logSigmoid = (x: Tensor) =>
 /** LayerNorm over the last dim (biased variance, eps inside the sqrt, as PyTorch). */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 1e-5): Tensor {
   const cols = x.dim(-1);
-  check(weight.size === cols && (!bias || bias.size === cols), 'layerNorm', `input ${shapeStr(x.shape)} but weight ${shapeStr(weight.shape)}${bias ? ` bias ${shapeStr(bias.shape)}` : ''}`);
+  check(weight.size === cols && (!bias || bias.size === cols), 'layerNorm', () => `input ${shapeStr(x.shape)} but weight ${shapeStr(weight.shape)}${bias ? ` bias ${shapeStr(bias.shape)}` : ''}`);
   const rows = x.size / cols;
   const out = Tensor.empty(x.shape);
   const mean = allocBuffer(rows), rstd = allocBuffer(rows);
@@ -239,7 +239,7 @@ export function softmax(x: Tensor): Tensor {
 
 /** Inverted dropout with a counter-based mask from `seed` (uint32); identity when p = 0. */
 export function dropout(x: Tensor, p: number, seed: number): Tensor {
-  check(p >= 0 && p < 1, 'dropout', `p must be in [0, 1), got ${p}`);
+  check(p >= 0 && p < 1, 'dropout', () => `p must be in [0, 1), got ${p}`);
   if (p === 0) return x;
   const out = Tensor.empty(x.shape);
   be().dropoutForward(x.data, out.data, x.size, p, seed >>> 0);
@@ -263,8 +263,8 @@ function checkIds(op: string, ids: I32, limit: number): void {
 
 /** table[ids] → (…ids.shape, dim). */
 export function embedding(ids: I32, idsShape: Shape, table: Tensor): Tensor {
-  check(table.ndim === 2, 'embedding', `table must be 2-D, got ${shapeStr(table.shape)}`);
-  check(sizeOf(idsShape) === ids.length, 'embedding', `ids has ${ids.length} elements but shape ${shapeStr(idsShape)}`);
+  check(table.ndim === 2, 'embedding', () => `table must be 2-D, got ${shapeStr(table.shape)}`);
+  check(sizeOf(idsShape) === ids.length, 'embedding', () => `ids has ${ids.length} elements but shape ${shapeStr(idsShape)}`);
   const [vocab, dim] = table.shape;
   checkIds('embedding', ids, vocab);
   const out = Tensor.empty([...idsShape, dim]);
@@ -289,8 +289,8 @@ export function crossEntropy(logits: Tensor, targets: I32, opts: CrossEntropyOpt
   const reduction = opts.reduction ?? 'mean';
   const vocab = logits.dim(-1);
   const rows = logits.size / vocab;
-  check(targets.length === rows, 'crossEntropy', `logits ${shapeStr(logits.shape)} has ${rows} rows but ${targets.length} targets`);
-  check(smoothing >= 0 && smoothing < 1, 'crossEntropy', `smoothing must be in [0, 1), got ${smoothing}`);
+  check(targets.length === rows, 'crossEntropy', () => `logits ${shapeStr(logits.shape)} has ${rows} rows but ${targets.length} targets`);
+  check(smoothing >= 0 && smoothing < 1, 'crossEntropy', () => `smoothing must be in [0, 1), got ${smoothing}`);
   let count = 0;
   for (let i = 0; i < rows; i++) {
     const t = targets[i];
@@ -353,7 +353,7 @@ export function mean(x: Tensor): Tensor {
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
   const resolved = shape.map((d) => (d === -1 ? x.size / known : d));
-  check(sizeOf(resolved) === x.size, 'reshape', `cannot reshape ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+  check(sizeOf(resolved) === x.size, 'reshape', () => `cannot reshape ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const out = new Tensor(x.data, resolved);
   out.requiresGrad = record([x], () => {
     if (out.grad) be().axpy(1, out.grad, x.gradBuffer(), x.size);
@@ -380,7 +380,7 @@ export function gatherRows(x: Tensor, idx: I32): Tensor {
 export function concatRows(xs: Tensor[]): Tensor {
   check(xs.length > 0, 'concatRows', 'no inputs');
   const rest = xs[0].shape.slice(1);
-  for (const x of xs) check(x.ndim === xs[0].ndim && x.shape.slice(1).every((d, i) => d === rest[i]), 'concatRows', `shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} differ beyond dim 0`);
+  for (const x of xs) check(x.ndim === xs[0].ndim && x.shape.slice(1).every((d, i) => d === rest[i]), 'concatRows', () => `shapes ${xs.map((t) => shapeStr(t.shape)).join(', ')} differ beyond dim 0`);
   const total = xs.reduce((s, x) => s + x.dim(0), 0);
   const out = Tensor.empty([total, ...rest]);
   let off = 0;
