@@ -25,9 +25,10 @@ function gemmCeiling(): number {
 }
 
 export async function run(): Promise<void> {
-  const ceiling = gemmCeiling();
-  log(`gemm ceiling (1024³, ${backend().threads()} threads, ${backend().name}): ${ceiling.toFixed(1)} GFLOP/s`);
   for (const [name, c] of Object.entries(configs)) {
+    // Measured again beside each config: on a shared machine the ceiling drifts between configs too.
+    const ceiling = gemmCeiling();
+    log(`gemm ceiling (1024³, ${backend().threads()} threads, ${backend().name}): ${ceiling.toFixed(1)} GFLOP/s`);
     // Medians of this many timed steps (after warm-up); PyTorch's step time varies ±20% run to run here.
     const steps = name === 'gpt2-124m' ? 5 : name === 'small' ? 7 : 11;
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'train_step_worker.ts'), name, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
