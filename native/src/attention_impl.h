@@ -442,6 +442,8 @@ ATTN_TARGET static void store_rows(const float* src, int64_t Dp, float* dst, int
   for (int64_t r = 0; r < rows; r++) {
     float* o = dst + r * stride;
     const float* s = src + r * Dp;
+    if (r + kRowsAhead < rows)
+      for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(o + kRowsAhead * stride + d, 1);
     if (acc)
       for (int64_t d = 0; d < D; d++) o[d] += s[d];
     else
