@@ -356,7 +356,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   check(sizeOf(resolved) === x.size, 'reshape', () => `cannot reshape ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const out = new Tensor(x.data, resolved);
   out.requiresGrad = record([x], () => {
-    if (out.grad) be().axpy(1, out.grad, x.gradBuffer(), x.size);
+    if (out.grad && !takeGradient(out, x)) passGradient(out.grad, x);
   }, out);
   return out;
 }
@@ -389,7 +389,7 @@ export function concatRows(xs: Tensor[]): Tensor {
     if (!out.grad) return;
     let o = 0;
     for (const x of xs) {
-      if (x.requiresGrad) be().axpy(1, out.grad.subarray(o, o + x.size), x.gradBuffer(), x.size);
+      if (x.requiresGrad) passGradient(out.grad.subarray(o, o + x.size), x);
       o += x.size;
     }
   }, out);

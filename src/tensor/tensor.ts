@@ -282,7 +282,6 @@ export class Tensor {
   }
 }
 
-/** Throw a ShapeError naming the op unless cond holds. */
 /** Throws a ShapeError `op: msg` unless cond holds; a message that formats shapes is passed as a function, built only on failure. */
 export function check(cond: boolean, op: string, msg: string | (() => string)): asserts cond {
   if (!cond) throw new ShapeError(`${op}: ${typeof msg === 'string' ? msg : msg()}`);
