@@ -208,7 +208,19 @@ GPTKIT_AVX512 static void transpose_rows(const float* src, int64_t ld, int rows,
 
 GPTKIT_AVX512 static void pack_a_avx512(const Problem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float* dst) {
   if (P.ta) {
-    pack_a(P, i0, mc, p0, kc, mr, dst);  // no transpose: gemm_driver.h's row-by-row copy
+    // op(A) rows are A's columns: depth step p is one contiguous run of mc floats in A, dealt out
+    // to the panels. Row by row rather than panel by panel, so A is read as kc sequential runs
+    // (panel by panel read each run in mr-float pieces, mc/mr times over, from rows lda apart).
+    const float* src = P.a + p0 * P.lda + i0;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = src + p * P.lda;
+      if (p + kPackAhead < kc) prefetch_run(s + kPackAhead * P.lda, mc);  // see kPackAhead
+      for (int64_t ir = 0; ir < mc; ir += mr) {
+        const int r = (int)std::min<int64_t>(mr, mc - ir);
+        const __mmask16 m = first_lanes(r);
+        _mm512_mask_storeu_ps(dst + ir * kc + p * r, m, _mm512_maskz_loadu_ps(m, s + ir));
+      }
+    }
     return;
   }
   for (int64_t ir = 0; ir < mc; ir += mr) {
@@ -220,7 +232,18 @@ GPTKIT_AVX512 static void pack_a_avx512(const Problem& P, int64_t i0, int64_t mc
 
 GPTKIT_AVX512 static void pack_b_avx512(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
   if (!P.tb) {
-    pack_b(P, p0, kc, j0, nc, nr, dst);  // no transpose: gemm_driver.h's row-by-row copy
+    // Row p of the block is nc contiguous floats of B, dealt out to the panels row by row.
+    const float* src = P.b + p0 * P.ldb + j0;
+    for (int64_t p = 0; p < kc; p++) {
+      const float* s = src + p * P.ldb;
+      if (p + kPackAhead < kc) prefetch_run(s + kPackAhead * P.ldb, nc);  // see kPackAhead
+      for (int64_t jr = 0; jr < nc; jr += nr) {
+        const int w = (int)std::min<int64_t>(nr, nc - jr);
+        float* row = dst + jr * kc + p * NR;
+        _mm512_storeu_ps(row, _mm512_maskz_loadu_ps(first_lanes(w), s + jr));
+        _mm512_storeu_ps(row + 16, _mm512_maskz_loadu_ps(first_lanes(std::max(0, w - 16)), s + jr + 16));
+      }
+    }
     return;
   }
   for (int64_t jr = 0; jr < nc; jr += nr) {
