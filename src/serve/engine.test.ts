@@ -1,0 +1,131 @@
+// The continuous-batching engine against generate/'s reference decoder: requests that join a
+// running batch at different steps, with different prompt lengths and settings, get exactly the
+// tokens they get alone; a cancelled request leaves at the next step; seeds reproduce.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
+import { generate } from '../generate/generate.ts';
+import { Sampler } from '../generate/sampling.ts';
+import { Rng } from '../util/rng.ts';
+import { BatchEngine, type EngineRequest, type Finished } from './engine.ts';
+
+const V = 97;
+
+function model(over: Partial<GptConfig> = {}): GPT {
+  return new GPT(gptConfig('nano', { vocabSize: V, blockSize: 48, dropout: 0, ...over }), 7).eval();
+}
+
+function prompt(n: number, salt: number): number[] {
+  return Array.from({ length: n }, (_, i) => (salt * 31 + i * 17 + 5) % V);
+}
+
+/** The reference: one request alone through generate/generate.ts, sampled the same way. */
+function alone(m: GPT, req: Omit<EngineRequest, 'id'>): number[] {
+  const sampler = new Sampler(req.sampling);
+  const rng = new Rng(req.seed);
+  const [g] = generate(m, [req.prompt], (logits) => sampler.sample(logits, rng).token, { maxTokens: req.maxTokens, eosIds: req.eosIds });
+  return g.tokens;
+}
+
+/** Run the engine to the end; requests in `later` are submitted at the given step. */
+function drive(engine: BatchEngine, reqs: { at: number; req: EngineRequest }[]): { tokens: Map<string, number[]>; finished: Map<string, Finished>; batches: number[] } {
+  const tokens = new Map<string, number[]>();
+  const finished = new Map<string, Finished>();
+  const batches: number[] = [];
+  for (let step = 0; step < 1000; step++) {
+    for (const { at, req } of reqs) {
+      if (at !== step) continue;
+      tokens.set(req.id, []);
+      engine.submit({ ...req, onToken: (t) => { tokens.get(req.id)!.push(t); return req.onToken?.(t); } });
+    }
+    if (engine.idle && step > Math.max(...reqs.map((r) => r.at))) break;
+    const r = engine.step();
+    batches.push(r.batch);
+    for (const f of r.finished) finished.set(f.id, f);
+  }
+  return { tokens, finished, batches };
+}
+
+for (const [name, over] of [
+  ['pre-LN', {}],
+  ['post-LN (GPT-1)', { norm: 'post' as const, tieEmbeddings: false }],
+  ['banded layers (GPT-3)', { attention: 'alternating' as const, window: 5 }],
+] as const) {
+  test(`${name}: requests joining at different steps get the tokens they get alone`, () => {
+    const m = model(over);
+    const engine = new BatchEngine(m, { maxBatch: 4 });
+    const reqs = [
+      { at: 0, req: { id: 'a', prompt: prompt(5, 1), maxTokens: 20, sampling: { greedy: true }, seed: 0, eosIds: [] } },
+      { at: 0, req: { id: 'b', prompt: prompt(11, 2), maxTokens: 9, sampling: { temperature: 0.9, topK: 20 }, seed: 3, eosIds: [] } },
+      { at: 3, req: { id: 'c', prompt: prompt(2, 3), maxTokens: 25, sampling: { temperature: 1.1, topP: 0.9 }, seed: 4, eosIds: [] } },
+      { at: 3, req: { id: 'd', prompt: prompt(17, 4), maxTokens: 12, sampling: { greedy: true }, seed: 0, eosIds: [] } },
+      // More than the slots: these wait for a request to leave.
+      { at: 4, req: { id: 'e', prompt: prompt(8, 5), maxTokens: 10, sampling: { temperature: 0.7 }, seed: 5, eosIds: [] } },
+      { at: 5, req: { id: 'f', prompt: prompt(1, 6), maxTokens: 30, sampling: { greedy: true }, seed: 0, eosIds: [] } },
+    ];
+    const { tokens, finished, batches } = drive(engine, reqs);
+    for (const { req } of reqs) {
+      assert.deepEqual(tokens.get(req.id), alone(m, req), `request ${req.id}`);
+      assert.equal(finished.get(req.id)?.finishReason, 'length');
+      assert.equal(finished.get(req.id)?.completionTokens, req.maxTokens);
+    }
+    assert.equal(Math.max(...batches), 4, 'never more rows than slots');
+    assert.ok(engine.idle);
+  });
+}
+
+test('end-of-sequence ids and onToken stops end a request; maxTokens 0 ends at once', () => {
+  const m = model();
+  const free = alone(m, { prompt: prompt(4, 9), maxTokens: 12, sampling: { greedy: true }, seed: 0, eosIds: [] });
+  const eos = free[5];
+  const engine = new BatchEngine(m, { maxBatch: 3 });
+  const { tokens, finished } = drive(engine, [
+    { at: 0, req: { id: 'eos', prompt: prompt(4, 9), maxTokens: 12, sampling: { greedy: true }, seed: 0, eosIds: [eos] } },
+    { at: 0, req: { id: 'stop', prompt: prompt(4, 9), maxTokens: 12, sampling: { greedy: true }, seed: 0, eosIds: [], onToken: (t) => t === free[2] } },
+    { at: 1, req: { id: 'zero', prompt: prompt(4, 9), maxTokens: 0, sampling: { greedy: true }, seed: 0, eosIds: [] } },
+  ]);
+  assert.deepEqual(tokens.get('eos'), free.slice(0, free.indexOf(eos)));
+  assert.equal(finished.get('eos')?.finishReason, 'eos');
+  assert.deepEqual(tokens.get('stop'), free.slice(0, free.indexOf(free[2]) + 1));
+  assert.equal(finished.get('stop')?.finishReason, 'stop');
+  assert.deepEqual(tokens.get('zero'), []);
+  assert.equal(finished.get('zero')?.finishReason, 'length');
+});
+
+test('a cancelled request leaves at the next step and its slot goes to a waiting one', () => {
+  const m = model();
+  const engine = new BatchEngine(m, { maxBatch: 1 });
+  let seen = 0;
+  engine.submit({ id: 'long', prompt: prompt(3, 1), maxTokens: 40, sampling: { greedy: true }, seed: 0, eosIds: [], onToken: () => { seen++; } });
+  const next = { prompt: prompt(6, 2), maxTokens: 5, sampling: { greedy: true }, seed: 0, eosIds: [] };
+  const got: number[] = [];
+  engine.submit({ id: 'next', ...next, onToken: (t) => { got.push(t); } });
+  engine.step();
+  engine.step();
+  assert.equal(engine.running, 1);
+  assert.equal(engine.queued, 1);
+  assert.ok(engine.cancel('long'));
+  const r = engine.step();
+  assert.deepEqual(r.finished.map((f) => [f.id, f.finishReason]), [['long', 'cancelled']]);
+  assert.equal(r.admitted, 1, 'the waiting request took the freed slot in the same step');
+  assert.equal(seen, 3);
+  while (!engine.idle) engine.step();
+  assert.deepEqual(got, alone(m, next));
+  // Cancelling a waiting request ends it at the next step without running it.
+  engine.submit({ id: 'w1', ...next });
+  engine.submit({ id: 'w2', ...next });
+  engine.cancel('w2');
+  const s = engine.step();
+  assert.deepEqual(s.finished.map((f) => [f.id, f.finishReason, f.completionTokens]), [['w2', 'cancelled', 0]]);
+  assert.equal(engine.cancel('nope'), false);
+});
+
+test('bad requests are refused when submitted, not mid-batch', () => {
+  const engine = new BatchEngine(model(), { maxBatch: 2 });
+  const ok = { id: 'x', prompt: [1, 2], maxTokens: 4, sampling: {}, seed: 0, eosIds: [] };
+  assert.throws(() => engine.submit({ ...ok, prompt: [] }), /at least one token/);
+  assert.throws(() => engine.submit({ ...ok, maxTokens: 47 }), /exceed the context of 48/);
+  assert.throws(() => engine.submit({ ...ok, prompt: [V] }), /token ids must be integers/);
+  assert.throws(() => engine.submit({ ...ok, sampling: { temperature: -1 } }), /temperature/);
+  assert.ok(engine.idle);
+});

@@ -1,0 +1,187 @@
+// Continuous batching: requests join the running decode batch at step boundaries and leave it when
+// done, so many concurrent streams share each step's matrix products. The engine knows nothing
+// about text: token ids in, token ids out (the worker adds decoding and stop strings).
+//
+// A step: (1) requests cancelled since the last step leave; (2) waiting requests take free slots,
+// their prompts are prefilled together and each samples its first token; (3) every running request
+// decodes one token; (4) finished requests leave. Each request samples with its own settings and
+// its own random stream (seeded), and a row's logits do not depend on the other rows of the batch,
+// so a request's tokens are the same whether it runs alone or beside others.
+import type { GPT } from '../models/gpt.ts';
+import { Sampler, type SamplingOptions } from '../generate/sampling.ts';
+import { Rng } from '../util/rng.ts';
+import { ConfigError } from '../util/errors.ts';
+import { SlotCache } from './slot-cache.ts';
+
+export type Id = string;
+
+export type EngineFinishReason = 'eos' | 'length' | 'stop' | 'cancelled' | 'error';
+
+export interface EngineRequest {
+  id: Id;
+  /** Prompt token ids (at least one). */
+  prompt: number[];
+  /** Tokens to generate at most; prompt + maxTokens must fit the context. */
+  maxTokens: number;
+  sampling: SamplingOptions;
+  seed: number;
+  /** Token ids that end the request (not part of its output). */
+  eosIds: number[];
+  /** Called with every new token; return true to end the request here ('stop': a stop string). */
+  onToken?: (token: number) => boolean | void;
+}
+
+export interface Finished {
+  id: Id;
+  finishReason: EngineFinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  /** Why it ended with 'error'. */
+  error?: string;
+}
+
+export interface StepReport {
+  /** Requests that took a slot this step (prefilled). */
+  admitted: number;
+  /** Rows of this step's decoding batch. */
+  batch: number;
+  finished: Finished[];
+  /** Wall time of the step, ms. */
+  ms: number;
+}
+
+interface Running {
+  req: EngineRequest;
+  sampler: Sampler;
+  rng: Rng;
+  eos: Set<number>;
+  /** The last sampled token, fed to the model next step. */
+  pending: number;
+  generated: number;
+  cancelled: boolean;
+  done: Finished | null;
+}
+
+export interface EngineOptions {
+  /** Slots: requests decoded together at most. */
+  maxBatch: number;
+}
+
+export class BatchEngine {
+  private readonly cache: SlotCache;
+  private readonly slots: Running[] = [];
+  private readonly waiting: EngineRequest[] = [];
+  private readonly cancelledWaiting: Finished[] = [];
+  readonly capacity: number;
+
+  constructor(readonly model: GPT, readonly options: EngineOptions) {
+    if (!(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${options.maxBatch}`);
+    this.cache = new SlotCache(model, options.maxBatch);
+    this.capacity = this.cache.capacity;
+  }
+
+  get running(): number { return this.slots.length; }
+  get queued(): number { return this.waiting.length; }
+  get idle(): boolean { return this.slots.length === 0 && this.waiting.length === 0 && this.cancelledWaiting.length === 0; }
+
+  /** Queue a request; it joins the batch at the next step with a free slot. */
+  submit(req: EngineRequest): void {
+    if (req.prompt.length === 0) throw new ConfigError('a prompt needs at least one token');
+    if (!(Number.isInteger(req.maxTokens) && req.maxTokens >= 0)) throw new ConfigError(`maxTokens must be an integer ≥ 0, got ${req.maxTokens}`);
+    if (req.prompt.length + req.maxTokens > this.capacity) {
+      throw new ConfigError(`prompt (${req.prompt.length} tokens) + maxTokens (${req.maxTokens}) exceed the context of ${this.capacity} tokens`);
+    }
+    const V = this.model.config.vocabSize;
+    if (req.prompt.some((t) => !(Number.isInteger(t) && t >= 0 && t < V))) throw new ConfigError(`prompt token ids must be integers in [0, ${V})`);
+    new Sampler(req.sampling); // validates the settings now, not mid-batch
+    this.waiting.push(req);
+  }
+
+  /** End a request: a waiting one at once, a running one at the start of the next step. */
+  cancel(id: Id): boolean {
+    const w = this.waiting.findIndex((r) => r.id === id);
+    if (w >= 0) {
+      const [req] = this.waiting.splice(w, 1);
+      this.cancelledWaiting.push({ id, finishReason: 'cancelled', promptTokens: req.prompt.length, completionTokens: 0 });
+      return true;
+    }
+    const r = this.slots.find((s) => s.req.id === id);
+    if (r) r.cancelled = true;
+    return Boolean(r);
+  }
+
+  step(): StepReport {
+    const t0 = performance.now();
+    const finished: Finished[] = this.cancelledWaiting.splice(0);
+    for (const r of this.slots) if (r.cancelled) r.done = this.finish(r, 'cancelled');
+    this.release(finished);
+    const admitted = this.admit();
+    this.release(finished);
+    const batch = this.slots.length;
+    if (batch > 0) {
+      const tokens = Int32Array.from(this.slots, (r) => r.pending);
+      const logits = this.cache.decode(this.model, tokens, batch);
+      const V = this.model.config.vocabSize;
+      this.slots.forEach((r, b) => this.take(r, logits.subarray(b * V, (b + 1) * V)));
+      this.release(finished);
+    }
+    return { admitted, batch, finished, ms: performance.now() - t0 };
+  }
+
+  /** Waiting requests into free slots: one prefill for all of them, then each one's first token. */
+  private admit(): number {
+    const free = this.options.maxBatch - this.slots.length;
+    if (free <= 0 || this.waiting.length === 0) return 0;
+    const reqs = this.waiting.splice(0, free);
+    const first = this.slots.length;
+    const joined: Running[] = reqs.map((req) => ({
+      req, sampler: new Sampler(req.sampling), rng: new Rng(req.seed), eos: new Set(req.eosIds),
+      pending: -1, generated: 0, cancelled: false, done: null,
+    }));
+    this.slots.push(...joined);
+    const logits = this.cache.prefill(this.model, reqs.map((r) => r.prompt), first);
+    const V = this.model.config.vocabSize;
+    joined.forEach((r, b) => {
+      if (r.req.maxTokens === 0) r.done = this.finish(r, 'length');
+      else this.take(r, logits.subarray(b * V, (b + 1) * V));
+    });
+    return reqs.length;
+  }
+
+  /** Sample a request's next token from its logits row and decide whether it goes on. */
+  private take(r: Running, logits: Float32Array): void {
+    if (r.done) return;
+    let token: number;
+    try {
+      token = r.sampler.sample(logits, r.rng).token;
+    } catch (e) {
+      r.done = this.finish(r, 'error', (e as Error).message);
+      return;
+    }
+    if (r.eos.has(token)) { r.done = this.finish(r, 'eos'); return; }
+    r.generated++;
+    r.pending = token;
+    if (r.req.onToken?.(token) === true) { r.done = this.finish(r, 'stop'); return; }
+    if (r.generated >= r.req.maxTokens) r.done = this.finish(r, 'length');
+  }
+
+  private finish(r: Running, reason: EngineFinishReason, error?: string): Finished {
+    const f: Finished = { id: r.req.id, finishReason: reason, promptTokens: r.req.prompt.length, completionTokens: r.generated };
+    if (error) f.error = error;
+    return f;
+  }
+
+  /** Finished requests leave; the last running request moves into each freed slot. */
+  private release(out: Finished[]): void {
+    for (let s = this.slots.length - 1; s >= 0; s--) {
+      const r = this.slots[s];
+      if (!r.done) continue;
+      out.push(r.done);
+      const last = this.slots.length - 1;
+      this.cache.moveSlot(last, s);
+      this.cache.lengths[last] = 0;
+      this.slots[s] = this.slots[last];
+      this.slots.pop();
+    }
+  }
+}
