@@ -2,6 +2,7 @@
 // `--n-layer` maps to the config key `nLayer`; every flag carries help text; unknown flags are errors.
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../util/errors.ts';
+import { describeRange, inRange, type Range } from '../util/ranges.ts';
 
 export type FlagType = 'string' | 'number' | 'boolean' | 'strings';
 
@@ -12,6 +13,12 @@ export interface FlagSpec {
   short?: string;
   /** Placeholder shown in help, e.g. FILE. */
   value?: string;
+  /** A number's allowed range, checked before any work and shown in the help. */
+  range?: Range;
+  /** A string's allowed values. */
+  choices?: readonly string[];
+  /** The value is a path: in a config file it is relative to the file's folder. */
+  path?: boolean;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -27,7 +34,8 @@ export function helpText(usage: string, summary: string, specs: FlagSpecs): stri
     const arg = s.type === 'boolean' ? '' : ` ${s.value ?? (s.type === 'number' ? 'N' : 'VALUE')}`;
     const left = `  ${s.short ? `-${s.short}, ` : ''}--${name}${arg}${s.type === 'strings' ? ' …' : ''}`;
     const def = s.default !== undefined && s.default !== false ? ` (default: ${JSON.stringify(s.default)})` : '';
-    return [left, s.help + def] as const;
+    const allowed = s.range ? `; ${describeRange(s.range)}` : s.choices ? `; one of ${s.choices.join(', ')}` : '';
+    return [left, s.help + allowed + def] as const;
   });
   rows.push(['  -h, --help', 'show this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
@@ -50,12 +58,18 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
     options[name] = { type: s.type === 'boolean' ? 'boolean' : 'string', ...(s.short ? { short: s.short } : {}), ...(s.type === 'strings' ? { multiple: true } : {}) };
   }
   // `--data a.txt b.txt`: gather the values following a `strings` flag until the next flag.
+  // `--lr -1`: a value that starts with '-' but is no flag of ours is the value (parseArgs alone
+  // would call it ambiguous), so the range check can name it.
+  const isFlag = (a: string) => a === '-h' || a === '--help' || (a.startsWith('--') && a.slice(2).split('=')[0] in specs) || Object.values(specs).some((s) => s.short && a === `-${s.short}`);
   const expanded: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const name = a.startsWith('--') ? a.slice(2) : '';
-    if (name && specs[name]?.type === 'strings' && i + 1 < argv.length && !argv[i + 1].startsWith('-')) {
-      while (i + 1 < argv.length && !argv[i + 1].startsWith('-')) expanded.push(a, argv[++i]);
+    const spec = name ? specs[name] : undefined;
+    if (spec?.type === 'strings' && i + 1 < argv.length && !isFlag(argv[i + 1])) {
+      while (i + 1 < argv.length && !isFlag(argv[i + 1])) expanded.push(`${a}=${argv[++i]}`);
+    } else if (spec && (spec.type === 'string' || spec.type === 'number') && i + 1 < argv.length && !isFlag(argv[i + 1])) {
+      expanded.push(`${a}=${argv[++i]}`);
     } else {
       expanded.push(a);
     }
@@ -83,8 +97,15 @@ export function parseFlags(argv: string[], specs: FlagSpecs, allowPositionals = 
     } else {
       values[key] = raw;
     }
+    checkFlagValue(name, s, values[key]);
   }
   return { values, given, positionals: parsed.positionals, help: Boolean(parsed.values.help) };
+}
+
+/** A value against its flag's range or choices: one line naming the flag, the value and what is allowed. */
+export function checkFlagValue(name: string, s: FlagSpec, v: unknown): void {
+  if (s.range && typeof v === 'number' && !inRange(v, s.range)) throw new ConfigError(`--${name} must be ${describeRange(s.range)}, got ${v}`);
+  if (s.choices && typeof v === 'string' && !s.choices.includes(v)) throw new ConfigError(`--${name} must be one of ${s.choices.join(', ')}, got '${v}'`);
 }
 
 /** Values with a config file merged in: defaults < config file < flags given on the command line. */

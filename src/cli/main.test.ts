@@ -47,7 +47,7 @@ test('config files: keys as flags or config names; command-line flags win; bad k
   const v = withConfigFile(p, readConfigFile(file, pretrainFlags));
   assert.equal(v.batchSize, 4);
   assert.equal(v.lr, 0.5);
-  assert.deepEqual(v.data, ['a.txt']);
+  assert.deepEqual(v.data, [join(dir, 'a.txt')], "paths in a config file are relative to the file's folder");
   assert.equal(v.steps, 1000, 'defaults fill the rest');
   writeFileSync(file, JSON.stringify({ batchSize: 'four' }));
   assert.throws(() => readConfigFile(file, pretrainFlags), /key 'batchSize' must be a number, got "four"/);

@@ -1,6 +1,7 @@
 // `gptkit <command> …`: a thin dispatcher. Each command lives in its own module, loaded on demand,
 // and turns flags into a typed config for the layer that does the work. User mistakes
 // (GptkitError) print as one clear message, never a stack trace.
+import { readFileSync } from 'node:fs';
 import { GptkitError } from '../util/errors.ts';
 
 export interface Command {
@@ -34,8 +35,25 @@ async function usage(): Promise<string> {
   ].join('\n');
 }
 
+export function version(): string {
+  return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+}
+
+/** `gptkit … | head -1`: a reader that went away is no error; stop quietly. */
+function quietOnEpipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.listenerCount('error') === 0) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  quietOnEpipe();
+  let [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(`gptkit ${version()}`);
+    return 0;
+  }
+  if (name === 'help' && rest.length) [name, rest] = [rest[0], [...rest.slice(1), '--help']];
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(await usage());
     return name ? 0 : 1;
@@ -51,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof GptkitError) {
       console.error(`gptkit ${name}: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
-      return 1;
+      return e.kind === 'interrupted' ? 130 : 1;
     }
     throw e;
   }

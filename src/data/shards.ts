@@ -22,6 +22,8 @@ export interface ShardIndex {
   vocab_size: number;
   eot_token: number;
   tokenizer: string;
+  /** SHA-256 of the tokenizer's tokenizer.json (absent in shards made before it was recorded). */
+  tokenizer_sha256?: string;
   documents: number;
   shards: { file: string; tokens: number }[];
 }
@@ -31,6 +33,8 @@ export interface ShardTokenizer {
   name: string;
   vocabSize: number;
   eotToken: number;
+  /** The tokenizer's identity (its tokenizer.json's SHA-256), recorded in the index. */
+  fingerprint?: string;
   encode: (text: string) => ArrayLike<number>;
 }
 
@@ -88,7 +92,10 @@ export class ShardWriter {
   /** Write the last shard and the index; returns the index. */
   finish(): ShardIndex {
     this.flush();
-    const index: ShardIndex = { dtype: this.dtype, vocab_size: this.tok.vocabSize, eot_token: this.tok.eotToken, tokenizer: this.tok.name, documents: this.documents, shards: this.shards };
+    const index: ShardIndex = {
+      dtype: this.dtype, vocab_size: this.tok.vocabSize, eot_token: this.tok.eotToken, tokenizer: this.tok.name,
+      ...(this.tok.fingerprint ? { tokenizer_sha256: this.tok.fingerprint } : {}), documents: this.documents, shards: this.shards,
+    };
     writeFileAtomic(join(this.dir, 'index.json'), JSON.stringify(index, null, 1) + '\n');
     return index;
   }

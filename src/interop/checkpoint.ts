@@ -4,12 +4,13 @@
 //   DIR/tokenizer.json       when a tokenizer was given (Hugging Face format)
 //   DIR/trainer_state/       state.json (step, tokens, RNG streams, data position, options) and
 //                            optimizer.safetensors (AdamW moments m.<param>, v.<param>)
-// The whole directory is written to a temporary name and renamed into place, so a crash
-// mid-write leaves the previous checkpoint intact.
-import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync, readdirSync, cpSync } from 'node:fs';
+// A checkpoint is one transaction of util/output.ts: a crash mid-write leaves the previous checkpoint
+// intact, and files in the folder that gptkit did not write are never touched.
+import { existsSync, readFileSync, copyFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
-import { writeDirAtomic, recoverDir } from '../util/fs.ts';
+import { recoverDir } from '../util/fs.ts';
+import { OutputDir, asOutput, type OutputOptions } from '../util/output.ts';
 import { FileFormatError } from '../util/errors.ts';
 import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -38,16 +39,34 @@ function tensorsOf(named: [string, Tensor][]): Map<string, SafeTensor> {
   return new Map(named.map(([n, t]) => [n, { dtype: 'F32' as const, shape: [...t.shape], data: t.data }]));
 }
 
-/** What a checkpoint writes; anything else in its directory (metrics.jsonl, reports) is carried over. */
-const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'trainer_state']);
+/** What a checkpoint writes, with the metrics log its trainer appends beside it. */
+const CHECKPOINT_FILES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'trainer_state', 'metrics.jsonl']);
 
-export function saveCheckpoint(dir: string, model: GPT, opts: SaveOptions = {}): void {
-  writeDirAtomic(dir, (tmp) => {
-    if (existsSync(dir)) {
-      for (const name of readdirSync(dir)) {
-        if (!CHECKPOINT_FILES.has(name) && !name.startsWith('.')) cpSync(join(dir, name), join(tmp, name), { recursive: true });
-      }
-    }
+/** A checkpoint folder written before output markers existed: its config names gptkit's model type. */
+const legacyCheckpoint: OutputOptions['legacy'] = (dir, entries) => {
+  if (!entries.includes('config.json') || !entries.includes('model.safetensors')) return null;
+  try {
+    if (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).model_type !== 'gptkit-gpt') return null;
+  } catch {
+    return null;
+  }
+  return entries.filter((n) => CHECKPOINT_FILES.has(n));
+};
+
+/** Open a folder as a checkpoint's output (see util/output.ts for what is refused). */
+export function openCheckpointDir(dir: string, opts: Omit<OutputOptions, 'kind' | 'legacy'> = {}): OutputDir {
+  return OutputDir.open(dir, { ...opts, kind: 'checkpoint', legacy: legacyCheckpoint });
+}
+
+/** Whether `dir` holds a checkpoint a trainer can resume from. */
+export function hasTrainerState(dir: string): boolean {
+  recoverDir(dir);
+  OutputDir.recover(dir);
+  return existsSync(join(dir, 'trainer_state', 'state.json'));
+}
+
+export function saveCheckpoint(dir: string | OutputDir, model: GPT, opts: SaveOptions = {}): void {
+  asOutput(dir, 'checkpoint', legacyCheckpoint).commitSync((tmp) => {
     writeFileSync(join(tmp, 'config.json'), JSON.stringify({ model_type: 'gptkit-gpt', gpt: model.config, ...opts.extra }, null, 2) + '\n');
     writeSafetensors(join(tmp, 'model.safetensors'), tensorsOf(model.namedParameters()), { format: 'pt' });
     if (opts.tokenizerJson) {
@@ -93,12 +112,14 @@ function readJson(path: string): Record<string, unknown> {
 
 export function isGptkitCheckpoint(dir: string): boolean {
   recoverDir(dir);
+  if (existsSync(dir)) OutputDir.recover(dir);
   if (!existsSync(join(dir, 'config.json'))) return false;
   return readJson(join(dir, 'config.json')).model_type === 'gptkit-gpt';
 }
 
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   recoverDir(dir);
+  if (existsSync(dir)) OutputDir.recover(dir);
   const cfgPath = join(dir, 'config.json');
   const config = readJson(cfgPath);
   if (config.model_type !== 'gptkit-gpt') throw new FileFormatError(cfgPath, `model_type is '${config.model_type}', expected 'gptkit-gpt'`);

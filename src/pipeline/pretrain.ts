@@ -1,12 +1,16 @@
 // The pretraining stage: text (or token shards) → token ids → GPT trained with the Trainer →
 // checkpoints, a metrics JSONL and samples. Progress goes out as events; cli/ prints them.
-import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { writeFileAtomic, recoverDir } from '../util/fs.ts';
+import { existsSync, readFileSync, appendFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../util/fs.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
 import { RandomWindows, SequentialWindows, type TokenArray } from '../train/batches.ts';
-import { saveCheckpoint, loadCheckpoint, loadTrainerState } from '../interop/checkpoint.ts';
+import { saveCheckpoint, loadCheckpoint, loadTrainerState, openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
+import type { OutputDir } from '../util/output.ts';
+import { checkRanges, positiveInt, nonNegativeInt, type Range } from '../util/ranges.ts';
+import { stopOnSignal, yieldToEvents, InterruptedError } from '../util/signals.ts';
+import { tokenizerFingerprint } from '../tokenizer/formats.ts';
 import { generate } from '../generate/generate.ts';
 import { sampleToken } from '../generate/sampling.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
@@ -19,7 +23,7 @@ import { backend } from '../backend/index.ts';
 export interface PretrainConfig extends TrainOptions {
   /** Text files (.txt, .jsonl, .parquet, ± .gz) or one token-shard index (.json with "shards"). */
   data: string[];
-  /** Tokenizer directory, or 'gpt2'. Ignored when resuming (the checkpoint's is used). */
+  /** Tokenizer directory, or 'gpt2'. */
   tokenizer: string;
   preset: string;
   /** Model overrides on top of the preset (nLayer, nHead, nEmbd, blockSize, dropout, …). */
@@ -30,9 +34,12 @@ export interface PretrainConfig extends TrainOptions {
   sampleEvery: number; // 0 = never
   sampleTokens: number;
   samplePrompt: string;
-  checkpointEvery: number; // 0 = only at the end
+  checkpointEvery: number; // 0 = only at the end (and on Ctrl-C)
   seed: number;
+  /** Continue the checkpoint in `out` with its own saved settings. */
   resume: boolean;
+  /** Start over in an `out` that holds a checkpoint (only gptkit's files there are replaced). */
+  force: boolean;
   textField: string;
   /** A malformed record in a text file: stop ('fail') or skip it and report it ('skip'). */
   onError: 'fail' | 'skip';
@@ -41,8 +48,23 @@ export interface PretrainConfig extends TrainOptions {
 export const defaultPretrainConfig: Omit<PretrainConfig, 'data' | 'out'> = {
   ...defaultTrainOptions,
   tokenizer: 'gpt2', preset: 'tiny', model: {}, batchSize: 16, valFraction: 0.05,
-  sampleEvery: 0, sampleTokens: 64, samplePrompt: '', checkpointEvery: 0, seed: 1337, resume: false, textField: 'text', onError: 'fail',
+  sampleEvery: 0, sampleTokens: 64, samplePrompt: '', checkpointEvery: 0, seed: 1337, resume: false, force: false, textField: 'text', onError: 'fail',
 };
+
+/** The documented range of every numeric setting (the CLI's flags show and check the same). */
+export const pretrainRanges: Record<string, Range> = {
+  steps: positiveInt, gradAccum: positiveInt, batchSize: positiveInt,
+  lr: { min: 0, minExclusive: true, max: 10 }, minLr: { min: 0 }, warmupSteps: nonNegativeInt,
+  weightDecay: { min: 0 }, beta1: { min: 0, max: 1, maxExclusive: true }, beta2: { min: 0, max: 1, maxExclusive: true },
+  eps: { min: 0, minExclusive: true }, gradClip: { min: 0 }, valFraction: { min: 0, max: 1, maxExclusive: true },
+  evalEvery: nonNegativeInt, evalBatches: positiveInt, sampleEvery: nonNegativeInt, sampleTokens: positiveInt,
+  checkpointEvery: nonNegativeInt, seed: { min: 0, max: 2 ** 32 - 1, int: true },
+};
+
+/** Settings a resumed run may change; every other one is the checkpoint's. */
+export const changeableOnResume = ['steps', 'evalEvery', 'checkpointEvery', 'sampleEvery', 'sampleTokens', 'samplePrompt', 'evalBatches'] as const;
+/** Per-call settings, never saved or compared. */
+const notSaved = new Set(['resume', 'force', 'out']);
 
 export type PretrainEvent =
   | { type: 'start'; config: PretrainConfig; model: GptConfig; params: number; flopsPerToken: number; trainTokens: number; valTokens: number; backend: string; threads: number; resumedFrom: number | null }
@@ -52,6 +74,8 @@ export type PretrainEvent =
   | { type: 'eval'; step: number; valLoss: number }
   | { type: 'sample'; step: number; text: string }
   | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'notice'; message: string }
+  | { type: 'interrupted'; step: number; dir: string; signal: string }
   | { type: 'done'; step: number; dir: string; valLoss: number | null };
 
 /** Token ids of every document, each followed by the end-of-text token. */
@@ -78,7 +102,7 @@ async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string,
 }
 
 /** Token shards written by `gptkit data shards` (their directory or its index.json), read whole. */
-function readShards(path: string): { tokens: Int32Array; vocabSize: number } {
+function readShards(path: string): { tokens: Int32Array; vocabSize: number; fingerprint: string | null; tokenizer: string } {
   const shards = TokenShards.open(path.endsWith('index.json') ? dirname(path) : path);
   try {
     const total = shards.index.shards.reduce((n, s) => n + s.tokens, 0);
@@ -88,16 +112,20 @@ function readShards(path: string): { tokens: Int32Array; vocabSize: number } {
       tokens.set(shards.read(i, 0, s.tokens), at);
       at += s.tokens;
     });
-    return { tokens, vocabSize: shards.index.vocab_size };
+    return { tokens, vocabSize: shards.index.vocab_size, fingerprint: shards.index.tokenizer_sha256 ?? null, tokenizer: shards.index.tokenizer };
   } finally {
     shards.close();
   }
 }
 
-function isShards(paths: string[]): boolean {
-  if (paths.length !== 1) return false;
-  const p = paths[0];
+function isShardIndex(p: string): boolean {
   return p.endsWith('index.json') || (existsSync(p) && statSync(p).isDirectory() && existsSync(join(p, 'index.json')));
+}
+
+function isShards(paths: string[]): boolean {
+  const n = paths.filter(isShardIndex).length;
+  if (n && paths.length > 1) throw new ConfigError(`--data: a token-shard index must be the only --data (got ${paths.length} paths: ${paths.join(' ')})`, 'train on the shards alone, or on text files alone');
+  return n === 1;
 }
 
 function trainOptionsOf(c: PretrainConfig): TrainOptions {
@@ -106,32 +134,105 @@ function trainOptionsOf(c: PretrainConfig): TrainOptions {
   return o;
 }
 
-export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]; out: string }, onEvent: (e: PretrainEvent) => void = () => {}): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
-  for (const k of Object.keys(cfgIn)) {
+/** The settings a run was started with, as saved in its checkpoint's config.json. */
+function savedSettings(out: string): Record<string, unknown> {
+  const ck = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { training?: Record<string, unknown> };
+  if (!ck.training) throw new ConfigError(`--resume: ${out}/config.json has no saved training settings`, 'it was not written by gptkit pretrain');
+  return ck.training;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const flagOf = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/**
+ * The settings of a resumed run: the checkpoint's own, with the few that may change taken from the
+ * caller (each change reported). Any other given setting that differs is an error naming both values.
+ */
+function resumeSettings(given: Partial<PretrainConfig>, saved: Record<string, unknown>, savedModel: GptConfig, notice: (m: string) => void): PretrainConfig {
+  const cfg = { ...defaultPretrainConfig, ...saved } as PretrainConfig;
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined || notSaved.has(k)) continue;
+    if (k === 'model') {
+      for (const [mk, mv] of Object.entries(v as Partial<GptConfig>)) {
+        if (mv !== undefined && !same(mv, (savedModel as unknown as Record<string, unknown>)[mk])) throw new ConfigError(`--resume: ${flagOf(mk)} ${mv} differs from the checkpoint's ${JSON.stringify((savedModel as unknown as Record<string, unknown>)[mk])}`, 'a resumed run keeps its model; start a new run (another --out) to change it');
+      }
+      continue;
+    }
+    const was = k === 'data' ? (saved.data as string[]) : saved[k];
+    const now = k === 'data' ? (v as string[]).map((p) => resolve(p)) : k === 'tokenizer' && v !== 'gpt2' ? resolve(v as string) : v;
+    const wasNorm = k === 'tokenizer' && was !== 'gpt2' && typeof was === 'string' ? resolve(was) : was;
+    if (same(now, wasNorm)) continue;
+    if ((changeableOnResume as readonly string[]).includes(k)) {
+      notice(`${flagOf(k)} changed from ${JSON.stringify(was)} to ${JSON.stringify(v)} for the rest of the run`);
+      (cfg as unknown as Record<string, unknown>)[k] = v;
+      continue;
+    }
+    throw new ConfigError(`--resume: ${flagOf(k)} ${JSON.stringify(v)} differs from the checkpoint's ${JSON.stringify(was)}`, `leave it out to keep the run's own setting (only ${changeableOnResume.map(flagOf).join(', ')} may change on resume)`);
+  }
+  cfg.resume = true;
+  cfg.out = given.out!;
+  return cfg;
+}
+
+/** Check a config's names and ranges (library callers get the same checks as the CLI's flags). */
+export function validatePretrainConfig(cfg: Partial<PretrainConfig>): void {
+  for (const k of Object.keys(cfg)) {
     if (!(k in defaultPretrainConfig) && k !== 'data' && k !== 'out') throw new ConfigError(`unknown pretrain option '${k}'`);
   }
-  const cfg: PretrainConfig = { ...defaultPretrainConfig, ...cfgIn };
-  if (!cfg.data.length) throw new ConfigError('no training data given', 'pass --data FILE…');
-  recoverDir(cfg.out); // a checkpoint swap cut short by a crash
-  const resuming = cfg.resume && existsSync(join(cfg.out, 'trainer_state', 'state.json'));
+  checkRanges(cfg as Record<string, unknown>, pretrainRanges);
+  if (cfg.minLr !== undefined && cfg.lr !== undefined && cfg.minLr > cfg.lr) throw new ConfigError(`minLr (${cfg.minLr}) must not exceed lr (${cfg.lr})`);
+  if (cfg.onError !== undefined && cfg.onError !== 'fail' && cfg.onError !== 'skip') throw new ConfigError(`onError must be 'fail' or 'skip', got '${cfg.onError}'`);
+}
 
-  // Model and tokenizer: fresh, or from the checkpoint being resumed.
+/**
+ * Pretrain a GPT. `cfgIn` holds the settings the caller chose; the rest are defaults, or, with
+ * `resume`, the checkpoint's own. The output folder is checked before any work (util/output.ts).
+ * Ctrl-C saves a checkpoint at the step boundary and throws InterruptedError.
+ */
+export async function pretrain(cfgIn: Partial<PretrainConfig> & { out: string }, onEvent: (e: PretrainEvent) => void = () => {}): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
+  validatePretrainConfig(cfgIn);
+  const outLabel = `--out ${cfgIn.out}`;
+  const hasCk = existsSync(cfgIn.out) && hasTrainerState(cfgIn.out);
+  if (cfgIn.resume && !hasCk) {
+    throw new ConfigError(`--resume: ${cfgIn.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
+  }
+  const notice = (message: string) => onEvent({ type: 'notice', message });
+  let cfg: PretrainConfig;
   let model: GPT;
   let tokenizer: Tokenizer;
-  if (resuming) {
-    const ck = loadCheckpoint(cfg.out);
+  if (cfgIn.resume) {
+    const ck = loadCheckpoint(cfgIn.out);
     model = ck.model;
-    tokenizer = loadTokenizer(cfg.out);
+    tokenizer = loadTokenizer(cfgIn.out);
+    cfg = resumeSettings(cfgIn, savedSettings(cfgIn.out), model.config, notice);
+    if (cfgIn.preset !== undefined && cfgIn.preset !== cfg.preset) throw new ConfigError(`--resume: --preset ${cfgIn.preset} differs from the checkpoint's ${cfg.preset}`);
   } else {
-    tokenizer = loadTokenizer(cfg.tokenizer);
-    const mc = gptConfig(cfg.preset, { vocabSize: tokenizer.vocabSize, ...cfg.model });
-    model = new GPT(mc, cfg.seed);
+    cfg = { ...defaultPretrainConfig, ...cfgIn, data: cfgIn.data ?? [] } as PretrainConfig;
+    if (!cfg.data.length) throw new ConfigError('no training data given', 'pass --data FILE…');
   }
+  const inputs = [...cfg.data.map((p) => ({ flag: '--data', path: p })), ...(cfg.tokenizer !== 'gpt2' && !cfg.resume ? [{ flag: '--tokenizer', path: cfg.tokenizer }] : [])];
+  const out = openCheckpointDir(cfg.out, {
+    label: outLabel, force: cfg.force, update: cfg.resume || !hasCk, inputs,
+    existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
+  });
+  return out.use(async () => {
+    if (!cfg.resume) {
+      if (out.existed) out.clear(); // --force: the old run's files go, foreign ones stay
+      tokenizer = loadTokenizer(cfg.tokenizer);
+      const mc = gptConfig(cfg.preset, { vocabSize: tokenizer.vocabSize, ...cfg.model });
+      model = new GPT(mc, cfg.seed);
+    }
+    return train(cfg, out, model, tokenizer, onEvent);
+  });
+}
 
+async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer: Tokenizer, onEvent: (e: PretrainEvent) => void): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
   // Data.
   let tokens: TokenArray;
   if (isShards(cfg.data)) {
     const sh = readShards(cfg.data[0]);
+    const fp = tokenizerFingerprint(tokenizer);
+    if (sh.fingerprint && sh.fingerprint !== fp) throw new ConfigError(`the shards in ${cfg.data[0]} were made with tokenizer '${sh.tokenizer}' (sha256 ${sh.fingerprint.slice(0, 12)}…), not with this run's tokenizer (${fp.slice(0, 12)}…)`, 'pretrain with the tokenizer the shards were made with (--tokenizer), or re-shard with this one');
     if (sh.vocabSize > model.config.vocabSize) throw new ConfigError(`the shards in ${cfg.data[0]} were made with a ${sh.vocabSize}-token vocabulary, the model has ${model.config.vocabSize}`, 'pretrain with the tokenizer the shards were made with (--tokenizer)');
     tokens = sh.tokens;
   } else tokens = await tokenizeFiles(cfg.data, tokenizer, cfg.textField, cfg.onError, onEvent);
@@ -139,7 +240,10 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
     if (tokens[i] >= model.config.vocabSize) throw new ConfigError(`token id ${tokens[i]} at position ${i} is outside the model's vocabulary of ${model.config.vocabSize}`, 'were the shards made with another tokenizer?');
   }
   const T = model.config.blockSize;
-  const nVal = Math.max(cfg.valFraction > 0 ? T + 1 : 0, Math.floor(tokens.length * cfg.valFraction));
+  const nVal = cfg.valFraction > 0 ? Math.max(T + 1, Math.floor(tokens.length * cfg.valFraction)) : 0;
+  if (tokens.length - nVal < T + 2) {
+    throw new ConfigError(`the data has ${tokens.length} tokens: ${nVal} held out for validation (--val-fraction ${cfg.valFraction}${nVal ? `, at least one context of ${T + 1}` : ''}) leaves ${Math.max(0, tokens.length - nVal)} to train on, fewer than the ${T + 2} one training window needs (block size ${T})`, 'add data, lower --block-size, or lower --val-fraction (0 holds nothing out)');
+  }
   const trainTokens = tokens.subarray(0, tokens.length - nVal);
   const valTokens = tokens.subarray(tokens.length - nVal);
   const train = new RandomWindows(trainTokens, cfg.batchSize, T, cfg.seed);
@@ -147,21 +251,23 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
   const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train, val }, trainOptionsOf(cfg));
 
   let resumedFrom: number | null = null;
-  if (resuming) {
-    const { state } = loadTrainerState(cfg.out, model);
+  const metricsPath = out.file('metrics.jsonl');
+  if (cfg.resume) {
+    const { state, extra } = loadTrainerState(cfg.out, model);
+    if (typeof extra.train_tokens === 'number' && extra.train_tokens !== trainTokens.length) {
+      throw new ConfigError(`--resume: the data now gives ${trainTokens.length} training tokens, the checkpoint was trained on ${extra.train_tokens}`, 'the data files changed since the run started; resume with the same data');
+    }
     trainer.restore(state);
     resumedFrom = state.step;
     // Drop metrics the interrupted run logged after its last checkpoint: they are redone now.
-    const mp = join(cfg.out, 'metrics.jsonl');
-    if (existsSync(mp)) {
-      const kept = readFileSync(mp, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
-      writeFileAtomic(mp, kept.map((l) => l + '\n').join(''));
+    if (existsSync(metricsPath)) {
+      const kept = readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
+      writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
     }
   } else {
-    rmSync(join(cfg.out, 'metrics.jsonl'), { force: true });
+    writeFileAtomic(metricsPath, '');
   }
-  mkdirSync(cfg.out, { recursive: true });
-  const metricsPath = join(cfg.out, 'metrics.jsonl');
+  out.own('metrics.jsonl');
   const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
   onEvent({
@@ -170,11 +276,16 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
   });
 
   const tokJson = tokenizerJsonText(tokenizer.toSpec());
+  const saved: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) if (!notSaved.has(k)) saved[k] = v;
+  saved.data = cfg.data.map((p) => resolve(p));
+  if (cfg.tokenizer !== 'gpt2') saved.tokenizer = resolve(cfg.tokenizer);
   const save = () => {
-    saveCheckpoint(cfg.out, model, {
-      extra: { training: { ...cfg, data: cfg.data.map((p) => resolve(p)) } },
+    saveCheckpoint(out, model, {
+      extra: { training: saved },
       tokenizerJson: { text: tokJson },
       trainerState: trainer.state(),
+      trainerExtra: { train_tokens: trainTokens.length },
     });
     onEvent({ type: 'checkpoint', step: trainer.step, dir: cfg.out });
   };
@@ -191,18 +302,29 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { data: string[]
 
   let valLoss: number | null = null;
   const wall0 = performance.now();
-  while (trainer.step < cfg.steps) {
-    const ev = trainer.runStep(); // throws DivergedError before touching the last checkpoint
-    onEvent({ type: 'step', wallSec: (performance.now() - wall0) / 1000, ...ev });
-    metric({ step: ev.step, loss: ev.loss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, tokens_per_sec: ev.tokensPerSec, elapsed_sec: ev.elapsedSec });
-    const last = ev.step === cfg.steps;
-    if (val && cfg.evalEvery > 0 && (ev.step % cfg.evalEvery === 0 || last)) {
-      valLoss = trainer.evaluate();
-      onEvent({ type: 'eval', step: ev.step, valLoss });
-      metric({ step: ev.step, val_loss: valLoss });
+  const stop = stopOnSignal();
+  try {
+    while (trainer.step < cfg.steps) {
+      const ev = trainer.runStep(); // throws DivergedError before touching the last checkpoint
+      onEvent({ type: 'step', wallSec: (performance.now() - wall0) / 1000, ...ev });
+      metric({ step: ev.step, loss: ev.loss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, tokens_per_sec: ev.tokensPerSec, elapsed_sec: ev.elapsedSec });
+      const last = ev.step === cfg.steps;
+      if (val && cfg.evalEvery > 0 && (ev.step % cfg.evalEvery === 0 || last)) {
+        valLoss = trainer.evaluate();
+        onEvent({ type: 'eval', step: ev.step, valLoss });
+        metric({ step: ev.step, val_loss: valLoss });
+      }
+      if (cfg.sampleEvery > 0 && (ev.step % cfg.sampleEvery === 0 || last)) sample();
+      if (cfg.checkpointEvery > 0 && ev.step % cfg.checkpointEvery === 0 && !last) save();
+      await yieldToEvents(); // a Ctrl-C pressed during the step is seen here
+      if (stop.signal && !last) {
+        save();
+        onEvent({ type: 'interrupted', step: trainer.step, dir: cfg.out, signal: stop.signal });
+        throw new InterruptedError(`interrupted (${stop.signal}) at step ${trainer.step}; checkpoint saved in ${cfg.out}`, `continue with: gptkit pretrain --out ${cfg.out} --resume`);
+      }
     }
-    if (cfg.sampleEvery > 0 && (ev.step % cfg.sampleEvery === 0 || last)) sample();
-    if (cfg.checkpointEvery > 0 && ev.step % cfg.checkpointEvery === 0 && !last) save();
+  } finally {
+    stop.dispose();
   }
   save();
   onEvent({ type: 'done', step: trainer.step, dir: cfg.out, valLoss });

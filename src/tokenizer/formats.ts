@@ -10,6 +10,7 @@
 //
 // Symbols are byte-level strings (bytes.ts). Errors name the file, the field or line, what was
 // expected and what was found.
+import { createHash } from 'node:crypto';
 import { FileFormatError } from '../util/errors.ts';
 import { bytesToSymbol, symbolToBytes } from './bytes.ts';
 import type { TokenizerSpec } from './bpe.ts';
@@ -25,6 +26,14 @@ function vocabObject(spec: TokenizerSpec): Record<string, number> {
   const vocab: Record<string, number> = {};
   symbols(spec).forEach((s, id) => { vocab[s] = id; });
   return vocab;
+}
+
+/**
+ * A tokenizer's identity: the SHA-256 of its tokenizer.json as gptkit writes it, so the same
+ * vocabulary, merges and special tokens give the same hex string however they were loaded.
+ */
+export function tokenizerFingerprint(tok: { toSpec(): TokenizerSpec }): string {
+  return createHash('sha256').update(tokenizerJsonText(tok.toSpec())).digest('hex');
 }
 
 export function tokenizerJsonText(spec: TokenizerSpec): string {
