@@ -163,6 +163,25 @@ export class KVCache {
     this.v = Array.from({ length: nLayer }, () => new Float32Array(batch * capacity * nEmbd));
   }
 
+  /**
+   * `batch` copies of this one-sequence cache, with room for `capacity` positions: the k choices
+   * of a multiple-choice question continue one shared context without recomputing it.
+   */
+  expand(batch: number, capacity = this.capacity): KVCache {
+    if (this.batch !== 1) throw new RangeError(`KVCache.expand: only a one-sequence cache can be expanded, this one holds ${this.batch}`);
+    if (capacity < this.length) throw new RangeError(`KVCache.expand: capacity ${capacity} is below the ${this.length} positions already cached`);
+    const out = new KVCache(this.nLayer, batch, capacity, this.nEmbd);
+    const used = this.length * this.nEmbd;
+    for (let l = 0; l < this.nLayer; l++) {
+      for (let b = 0; b < batch; b++) {
+        out.k[l].set(this.k[l].subarray(0, used), b * capacity * this.nEmbd);
+        out.v[l].set(this.v[l].subarray(0, used), b * capacity * this.nEmbd);
+      }
+    }
+    out.length = this.length;
+    return out;
+  }
+
   /** Append this step's k, v (from qkv (B, Tnew, 3C)) for `layer` and attend its queries over the cache. */
   attend(layer: number, qkv: Tensor, nHead: number, window: number, keyStart: I32 | null): Tensor {
     const [B, Tnew, C3] = qkv.shape;
@@ -285,18 +304,33 @@ export class GPT extends Module {
    */
   decode(ids: I32, B: number, T: number, cache: KVCache, padding: I32 | null = null): Tensor {
     return noGrad(() => {
-      const c = this.config, tr = this.transformer;
-      if (cache.length + T > c.blockSize) throw new RangeError(`context full: ${cache.length} + ${T} tokens exceed the model's ${c.blockSize}`);
-      const pos = new Int32Array(B * T);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = Math.max(0, cache.length + t - (padding ? padding[b] : 0));
-      let x = op.add(tr.wte.forward(ids, [B, T]), tr.wpe.forward(pos, [B, T]));
-      for (const block of tr.h) x = block.forwardCached(x, cache, padding);
-      cache.length += T;
+      const x = this.cachedBlocks(ids, B, T, cache, padding);
       const last = new Int32Array(B);
       for (let b = 0; b < B; b++) last[b] = b * T + T - 1;
       let h = op.gatherRows(x, last); // (B, C)
-      if (tr.ln_f) h = tr.ln_f.forward(h);
+      if (this.transformer.ln_f) h = this.transformer.ln_f.forward(h);
       return op.linear(h, this.lmHeadWeight, null); // (B, V)
     });
+  }
+
+  /** As decode, but the logits of every new position, (B, T, vocab): scoring a continuation reads them all. */
+  decodeAll(ids: I32, B: number, T: number, cache: KVCache, padding: I32 | null = null): Tensor {
+    return noGrad(() => {
+      let x = this.cachedBlocks(ids, B, T, cache, padding); // (B, T, C)
+      if (this.transformer.ln_f) x = this.transformer.ln_f.forward(x);
+      return op.linear(x, this.lmHeadWeight, null); // (B, T, V)
+    });
+  }
+
+  /** The blocks over T new tokens per sequence with the cache: (B, T, C) before the final LN. */
+  private cachedBlocks(ids: I32, B: number, T: number, cache: KVCache, padding: I32 | null): Tensor {
+    const c = this.config, tr = this.transformer;
+    if (cache.length + T > c.blockSize) throw new RangeError(`context full: ${cache.length} + ${T} tokens exceed the model's ${c.blockSize}`);
+    const pos = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = Math.max(0, cache.length + t - (padding ? padding[b] : 0));
+    let x = op.add(tr.wte.forward(ids, [B, T]), tr.wpe.forward(pos, [B, T]));
+    for (const block of tr.h) x = block.forwardCached(x, cache, padding);
+    cache.length += T;
+    return x;
   }
 }
