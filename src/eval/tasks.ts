@@ -99,7 +99,7 @@ export function parseRecord(obj: unknown, kind: TaskKind, w: Where): TaskRecord 
       if (!Array.isArray(choices) || choices.length < 2 || choices.some((c) => typeof c !== 'string')) {
         throw bad(w, `field "choices" must be an array of at least two strings, found ${JSON.stringify(choices)?.slice(0, 80)}`);
       }
-      const key = 'gold' in o ? 'gold' : 'label';
+      const key = 'label' in o && !('gold' in o) ? 'label' : 'gold';
       const gold = o[key];
       if (!Number.isInteger(gold) || (gold as number) < 0 || (gold as number) >= choices.length) {
         throw bad(w, `field "${key}" must be the index of the right choice, an integer in [0, ${choices.length - 1}], found ${JSON.stringify(gold) ?? 'nothing'}`);
