@@ -1,0 +1,96 @@
+// The loop the RLHF stages (sft, rm, dpo) share around the Trainer: steps, validation at every
+// epoch end (or every evalEvery steps), the best model by validation kept in `out/`, the latest
+// state in `out/last/` for an exact resume, and metrics.jsonl. The stage says what a step's loss
+// and a validation score are; this file says when to save what.
+//
+//   out/                 the best model so far (what the next stage reads)
+//   out/last/            the latest step's model + trainer_state/ (what --resume reads)
+//   out/metrics.jsonl    one record per step, plus validation records
+import { existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/fs.ts';
+import type { OutputDir } from '../util/output.ts';
+import type { Trainer, StepEvent } from '../train/trainer.ts';
+import { loadTrainerState, hasTrainerState, openCheckpointDir } from '../interop/checkpoint.ts';
+import type { GPT } from '../models/gpt.ts';
+
+export type LoopEvent =
+  | ({ type: 'step'; epoch: number } & StepEvent)
+  | { type: 'eval'; step: number; metrics: Record<string, number>; best: boolean }
+  | { type: 'checkpoint'; step: number; dir: string; best: boolean };
+
+export interface LoopOptions {
+  out: OutputDir;
+  trainer: Trainer;
+  /** Validation metrics; `score` decides the best model (higher is better). */
+  evaluate: () => Record<string, number> & { score: number };
+  evalEvery: number;
+  checkpointEvery: number; // 0 = at evaluations and the end
+  /** The epoch the data source is in (for progress). */
+  epoch: () => number;
+  /** Write a model directory (weights, tokenizer, config) with these SaveOptions extras. */
+  save: (dir: OutputDir, opts: { trainerState?: ReturnType<Trainer['state']>; trainerExtra?: Record<string, unknown> }) => void;
+  onEvent: (e: LoopEvent) => void;
+}
+
+export const LAST = 'last';
+
+/** Whether `out` holds a run that --resume can continue. */
+export function canResume(out: string): boolean {
+  return existsSync(join(out, LAST)) && hasTrainerState(join(out, LAST));
+}
+
+/** Restore the trainer from out/last (the model must already hold out/last's weights). */
+export function restoreTrainer(out: OutputDir, model: GPT, trainer: Trainer): { step: number; best: number | null } {
+  const { state, extra } = loadTrainerState(out.file(LAST), model);
+  trainer.restore(state);
+  // Metrics the interrupted run logged after its last checkpoint are redone now.
+  const mp = out.file('metrics.jsonl');
+  if (existsSync(mp)) {
+    const kept = readFileSync(mp, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
+    writeFileAtomic(mp, kept.map((l) => l + '\n').join(''));
+  }
+  return { step: state.step, best: typeof extra.best_score === 'number' ? extra.best_score : null };
+}
+
+/** Run to trainer.opts.steps; returns the best validation score (null without validation). */
+export function runLoop(o: LoopOptions, startBest: number | null, fresh: boolean): number | null {
+  const { trainer, out } = o;
+  const mp = out.file('metrics.jsonl');
+  if (fresh || !existsSync(mp)) writeFileAtomic(mp, '');
+  out.own('metrics.jsonl');
+  const last = openCheckpointDir(out.file(LAST), { update: true, force: true });
+  out.own(LAST);
+  const metric = (rec: Record<string, unknown>) => appendFileSync(mp, JSON.stringify(rec) + '\n');
+  let best = startBest;
+  const steps = trainer.opts.steps;
+  const saveLast = () => {
+    o.save(last, { trainerState: trainer.state(), trainerExtra: { best_score: best } });
+    o.onEvent({ type: 'checkpoint', step: trainer.step, dir: last.path, best: false });
+  };
+  while (trainer.step < steps) {
+    const ev = trainer.runStep();
+    o.onEvent({ type: 'step', epoch: o.epoch(), ...ev });
+    metric({ step: ev.step, epoch: o.epoch(), loss: ev.loss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, elapsed_sec: ev.elapsedSec });
+    const final = ev.step === steps;
+    let saved = false;
+    if (o.evalEvery > 0 && (ev.step % o.evalEvery === 0 || final)) {
+      const m = o.evaluate();
+      const isBest = best === null || m.score > best;
+      o.onEvent({ type: 'eval', step: ev.step, metrics: m, best: isBest });
+      metric({ step: ev.step, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [`val_${k}`, v])) });
+      if (isBest) {
+        best = m.score;
+        o.save(out, {});
+        o.onEvent({ type: 'checkpoint', step: ev.step, dir: out.path, best: true });
+      }
+      saveLast();
+      saved = true;
+    }
+    if (!saved && (final || (o.checkpointEvery > 0 && ev.step % o.checkpointEvery === 0))) saveLast();
+  }
+  // Without validation the last model is the model.
+  if (o.evalEvery <= 0 || best === null) o.save(out, {});
+  last.close();
+  return best;
+}
