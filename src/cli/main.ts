@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sample: () => import('./sample.ts').then((m) => m.sampleCommand),
   score: () => import('./sample.ts').then((m) => m.scoreCommand),
   export: () => import('./sample.ts').then((m) => m.exportCommand),
+  eval: () => import('./eval.ts').then((m) => m.evalCommand),
   world: () => import('./world.ts').then((m) => m.worldCommand),
 };
 

@@ -21,9 +21,10 @@ test('k-shot demonstrations never include the evaluated item (pool = the evaluat
       assert.equal(demos.length, k);
       assert.equal(new Set(demos).size, k, 'without replacement');
       assert.ok(!demos.includes(i), `item ${i} among its own ${k} demonstrations`);
-      const prompt = fewShotPrefix(pool, demos) + d.context;
-      assert.equal(prompt.split(d.context).length - 1, 1, 'the item\'s question appears once, at the end');
-      assert.ok(prompt.endsWith(d.context));
+      const { context } = d as EvalDoc & { type: 'choice' };
+      const prompt = fewShotPrefix(pool, demos) + context;
+      assert.equal(prompt.split(context).length - 1, 1, 'the item\'s question appears once, at the end');
+      assert.ok(prompt.endsWith(context));
     });
   }
   assert.throws(() => drawDemos(pool, docs[0], 0, 6, 7, 't'), /6-shot evaluation needs 6 demonstrations but only 5/);

@@ -6,6 +6,7 @@ import { GPT, gptConfig } from '../models/gpt.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { tokenizerJsonText } from '../tokenizer/formats.ts';
 import { isGptkitCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { readTaskHead, loadTaskCheckpoint, type TaskHeadInfo } from './task-checkpoint.ts';
 import { isHfGpt2Dir, readHfGpt2Dir, writeHfGpt2Dir, type GptShape, type ParamTensor, type HfExportOptions } from './hf-gpt2.ts';
 import { FileFormatError, ConfigError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -14,10 +15,17 @@ export interface LoadedModel {
   model: GPT;
   tokenizer: Tokenizer;
   source: 'gptkit' | 'hf-gpt2';
+  /** A finetuned checkpoint's task head (the model is then a GptTaskModel). */
+  task?: TaskHeadInfo;
 }
 
 export function loadModel(dir: string): LoadedModel {
   if (!existsSync(dir)) throw new FileFormatError(dir, 'no such model directory');
+  if (isGptkitCheckpoint(dir) && readTaskHead(dir)) {
+    const { model, head } = loadTaskCheckpoint(dir);
+    if (!existsSync(join(dir, 'tokenizer.json'))) throw new FileFormatError(dir, 'checkpoint has no tokenizer.json');
+    return { model: model.eval(), tokenizer: loadTokenizer(dir), source: 'gptkit', task: head };
+  }
   if (isGptkitCheckpoint(dir)) {
     const { model, tokenizerPath } = loadCheckpoint(dir);
     if (!tokenizerPath) throw new FileFormatError(dir, 'checkpoint has no tokenizer.json');
