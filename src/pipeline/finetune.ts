@@ -1,0 +1,294 @@
+// The finetuning stage, GPT-1's recipe (Radford et al. 2018, §3.2 and §4.1): a pretrained GPT (a
+// gptkit checkpoint or a Hugging Face GPT-2 directory) gets start/delimiter/extract tokens (new
+// embedding rows), a linear head on the extract token's final state, and trains on a labelled task
+// with L = L_task + λ·L_LM; Adam(W) with lr 6.25e-5, batch 32, 3 epochs, linear warmup over 0.2%
+// of training then linear decay to 0, dropout 0.1 before the head. The result is a checkpoint
+// directory like pretraining's plus the head, with the task in config.json; it resumes exactly.
+import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic, recoverDir } from '../util/fs.ts';
+import { GPT, gptConfig, countParams, type GptConfig } from '../models/gpt.ts';
+import { GptTaskModel, TASK_TOKENS, packTaskBatch, type TaskBatch, type TaskLayout } from '../models/gpt1-task.ts';
+import { Trainer, type StepEvent, type TrainOptions } from '../train/trainer.ts';
+import type { BatchSource } from '../train/batches.ts';
+import { warmupLinear } from '../optim/schedule.ts';
+import { saveCheckpoint, loadTrainerState } from '../interop/checkpoint.ts';
+import { loadModel } from '../interop/load.ts';
+import { loadTaskCheckpoint, taskHeadJson, type TaskHeadInfo } from '../interop/task-checkpoint.ts';
+import { Tokenizer, loadTokenizer } from '../tokenizer/index.ts';
+import { tokenizerJsonText } from '../tokenizer/formats.ts';
+import { loadTask, type Task, type TaskRecord } from '../eval/tasks.ts';
+import { encodeExample, layoutOf, taskTokenIds, type EncodedExample } from '../eval/transform.ts';
+import { predictEncoded } from '../eval/head.ts';
+import { Rng } from '../util/rng.ts';
+import { ConfigError, FileFormatError } from '../util/errors.ts';
+import { backend } from '../backend/index.ts';
+
+export interface FinetuneConfig {
+  /** Pretrained model: a gptkit checkpoint or a Hugging Face GPT-2 directory. Ignored when resuming. */
+  model: string;
+  /** world:NAME, a JSONL file (all of it trains) or a directory of {train,validation}.jsonl. */
+  task: string;
+  out: string;
+  /** World directory for world:NAME tasks. */
+  world: string;
+  /** λ of L_task + λ·L_LM (GPT-1: 0.5; 0 = no auxiliary LM loss). */
+  auxLm: number;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  /** Linear warmup over this fraction of the steps (GPT-1: 0.2%), then linear decay to 0. */
+  warmup: number;
+  /** Dropout before the head (GPT-1: 0.1). */
+  classifierDropout: number;
+  /** The model's own dropout (residual, attention, embeddings); null keeps the pretrained model's. */
+  dropout: number | null;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  gradClip: number;
+  seed: number;
+  /** Train on at most the first N examples (0 = all). */
+  limit: number;
+  /** Validate on at most the first N examples of the validation split (0 = all). */
+  valLimit: number;
+  /** Checkpoint every N steps (0 = only at the end). */
+  checkpointEvery: number;
+  resume: boolean;
+}
+
+export const defaultFinetuneConfig: Omit<FinetuneConfig, 'model' | 'task' | 'out'> = {
+  world: 'runs/main/world', auxLm: 0.5, lr: 6.25e-5, batchSize: 32, epochs: 3, warmup: 0.002, classifierDropout: 0.1, dropout: null,
+  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1, seed: 0, limit: 0, valLimit: 0, checkpointEvery: 0, resume: false,
+};
+
+export type FinetuneEvent =
+  | {
+    type: 'start'; config: FinetuneConfig; model: GptConfig; params: number; task: string; layout: TaskLayout; labels: string[] | null;
+    trainExamples: number; valExamples: number; steps: number; stepsPerEpoch: number; truncated: number; addedTokens: number;
+    backend: string; threads: number; resumedFrom: number | null;
+  }
+  | ({ type: 'step'; epoch: number; taskLoss: number; lmLoss: number | null } & StepEvent)
+  | { type: 'eval'; step: number; epoch: number; valAcc: number; valExamples: number }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'done'; step: number; dir: string; valAcc: number | null };
+
+/**
+ * The tokenizer with GPT-1's three task tokens (reused when it has them already) and how many
+ * ids were added.
+ */
+export function withTaskTokens(tokenizer: Tokenizer): { tokenizer: Tokenizer; added: number } {
+  const names = Object.values(TASK_TOKENS);
+  const have = names.filter((n) => tokenizer.specialTokens.has(n));
+  if (have.length === names.length) return { tokenizer, added: 0 };
+  if (have.length) throw new ConfigError(`the tokenizer has some of GPT-1's task tokens (${have.join(', ')}) but not all`);
+  const spec = tokenizer.toSpec();
+  const specialTokens = { ...spec.specialTokens };
+  names.forEach((n, i) => { specialTokens[n] = tokenizer.vocabSize + i; });
+  return { tokenizer: new Tokenizer({ ...spec, specialTokens }), added: names.length };
+}
+
+/**
+ * A task model holding the pretrained weights: every parameter copied, the embedding (and an
+ * untied output layer) grown to the new vocabulary — the new rows keep their N(0, 0.02) init.
+ */
+export function taskModelFrom(base: GPT, vocabSize: number, layout: TaskLayout, nClasses: number, opts: { seed: number; dropout: number | null; classifierDropout: number }): GptTaskModel {
+  const cfg = gptConfig(base.config, { vocabSize: Math.max(vocabSize, base.config.vocabSize), dropout: opts.dropout ?? base.config.dropout });
+  const model = new GptTaskModel(cfg, layout, nClasses, opts.seed, opts.classifierDropout);
+  const from = new Map(base.namedParameters());
+  for (const [name, p] of model.namedParameters()) {
+    if (name.startsWith('score.')) continue;
+    const src = from.get(name);
+    if (!src) throw new ConfigError(`the pretrained model has no parameter '${name}'`);
+    if (src.size > p.size || src.shape.slice(1).join() !== p.shape.slice(1).join()) throw new ConfigError(`parameter '${name}' has shape [${src.shape}], the task model needs [${p.shape}]`);
+    p.data.set(src.data); // rows beyond the old vocabulary keep their fresh init
+  }
+  return model;
+}
+
+/** Shuffled epochs of examples, batchSize at a time; the state restores the exact position. */
+class EpochBatches implements BatchSource {
+  private rng: Rng;
+  private epochStart: ReturnType<Rng['state']>;
+  private order: number[] = [];
+  epoch = 0;
+  private pos = 0;
+  constructor(private readonly examples: EncodedExample[], private readonly batchSize: number, seed: number) {
+    this.rng = new Rng(seed).fork('finetune-data');
+    this.epochStart = this.rng.state();
+    this.shuffle();
+  }
+  private shuffle(): void {
+    this.epochStart = this.rng.state();
+    this.order = this.rng.shuffle(this.examples.map((_, i) => i));
+  }
+  next(): TaskBatch {
+    if (this.pos >= this.order.length) {
+      this.epoch++;
+      this.pos = 0;
+      this.shuffle();
+    }
+    const take = this.order.slice(this.pos, this.pos + this.batchSize).map((i) => this.examples[i]);
+    this.pos += take.length;
+    return packTaskBatch(take.map((e) => e.seqs), take.map((e) => e.label));
+  }
+  state(): unknown {
+    return { epoch: this.epoch, pos: this.pos, rng: this.epochStart };
+  }
+  restore(s: unknown): void {
+    const st = s as { epoch: number; pos: number; rng: ReturnType<Rng['state']> };
+    this.rng = Rng.fromState(st.rng);
+    this.shuffle();
+    this.epoch = st.epoch;
+    this.pos = st.pos;
+  }
+}
+
+/** GPT-1's schedule: linear warmup, then linear decay to 0 at the last step. */
+class FinetuneTrainer extends Trainer {
+  override lrAt(step: number): number {
+    return warmupLinear(step, this.opts.lr, this.opts.warmupSteps, this.opts.steps);
+  }
+}
+
+function recordsOf(task: Task, split: 'train' | 'validation'): TaskRecord[] | undefined {
+  if (task.singleFile) return split === 'train' ? task.splits.test : undefined;
+  return task.splits[split];
+}
+
+function encodeAll(records: TaskRecord[], tokenizer: Tokenizer, head: TaskHeadInfo, blockSize: number): { examples: EncodedExample[]; truncated: number } {
+  const ids = taskTokenIds(tokenizer, head.specialTokens);
+  let truncated = 0;
+  const examples = records.map((r) => {
+    const e = encodeExample(r, tokenizer, head.labels, ids, blockSize);
+    if (e.truncated) truncated++;
+    return e;
+  });
+  if (head.layout === 'multiple_choice') {
+    const k = examples[0]?.seqs.length;
+    const odd = records.findIndex((_, i) => examples[i].seqs.length !== k);
+    if (odd >= 0) throw new FileFormatError(`${records[odd].file}:${records[odd].line}`, `has ${examples[odd].seqs.length} choices, the task's first record ${k}`, 'finetuning a multiple-choice head needs the same number of choices in every record');
+  }
+  return { examples, truncated };
+}
+
+function validate(c: FinetuneConfig): void {
+  const posInt = (k: keyof FinetuneConfig) => { if (!(Number.isInteger(c[k]) && (c[k] as number) >= 1)) throw new ConfigError(`${k} must be a positive integer, got ${c[k]}`); };
+  posInt('batchSize');
+  posInt('epochs');
+  for (const k of ['limit', 'valLimit', 'checkpointEvery'] as const) if (!(Number.isInteger(c[k]) && c[k] >= 0)) throw new ConfigError(`${k} must be a non-negative integer, got ${c[k]}`);
+  if (!(c.lr > 0)) throw new ConfigError(`lr must be positive, got ${c.lr}`);
+  if (!(c.auxLm >= 0)) throw new ConfigError(`auxLm (λ) must be ≥ 0, got ${c.auxLm}`);
+  if (!(c.warmup >= 0 && c.warmup <= 1)) throw new ConfigError(`warmup is a fraction of the steps in [0, 1], got ${c.warmup}`);
+  if (!(c.classifierDropout >= 0 && c.classifierDropout < 1)) throw new ConfigError(`classifierDropout must be in [0, 1), got ${c.classifierDropout}`);
+  if (c.dropout !== null && !(c.dropout >= 0 && c.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${c.dropout}`);
+}
+
+export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string; task: string; out: string }, onEvent: (e: FinetuneEvent) => void = () => {}): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
+  for (const k of Object.keys(cfgIn)) {
+    if (!(k in defaultFinetuneConfig) && !['model', 'task', 'out'].includes(k)) throw new ConfigError(`unknown finetune option '${k}'`);
+  }
+  const cfg: FinetuneConfig = { ...defaultFinetuneConfig, ...cfgIn };
+  validate(cfg);
+  recoverDir(cfg.out);
+  const resuming = cfg.resume && existsSync(join(cfg.out, 'trainer_state', 'state.json'));
+  const task = loadTask(cfg.task, { world: cfg.world, splits: ['train', 'validation'] });
+  const layout = layoutOf(task.kind);
+
+  let model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added = 0;
+  if (resuming) {
+    const ck = loadTaskCheckpoint(cfg.out);
+    if (ck.head.spec !== cfg.task) throw new ConfigError(`${cfg.out} was finetuned on ${ck.head.spec}, not ${cfg.task}`, 'resume with the same --task, or give another --out');
+    model = ck.model;
+    head = ck.head;
+    tokenizer = loadTokenizer(cfg.out);
+  } else {
+    const base = loadModel(cfg.model);
+    const t = withTaskTokens(base.tokenizer);
+    tokenizer = t.tokenizer;
+    added = t.added;
+    const first = recordsOf(task, 'train')?.[0];
+    const nClasses = task.labels ? task.labels.length : first?.kind === 'multiple_choice' ? first.choices.length : 0;
+    head = { task: task.name, spec: cfg.task, layout, labels: task.labels, nClasses, classifierDropout: cfg.classifierDropout, specialTokens: TASK_TOKENS };
+    model = taskModelFrom(base.model, tokenizer.vocabSize, layout, nClasses, cfg);
+  }
+  const trainRecords = recordsOf(task, 'train');
+  if (!trainRecords?.length) throw new FileFormatError(cfg.task, 'the task has no train split', 'a task directory needs train.jsonl');
+  const train = encodeAll(cfg.limit ? trainRecords.slice(0, cfg.limit) : trainRecords, tokenizer, head, model.config.blockSize);
+  const valRecords = recordsOf(task, 'validation');
+  const val = valRecords ? encodeAll(cfg.valLimit ? valRecords.slice(0, cfg.valLimit) : valRecords, tokenizer, head, model.config.blockSize) : null;
+
+  const stepsPerEpoch = Math.ceil(train.examples.length / cfg.batchSize);
+  const steps = cfg.epochs * stepsPerEpoch;
+  const data = new EpochBatches(train.examples, cfg.batchSize, cfg.seed);
+  let taskLoss = 0, lmLoss: number | null = null;
+  const lossOf = (b: unknown) => {
+    const r = model.taskLoss(b as TaskBatch, cfg.auxLm);
+    taskLoss = r.task.item();
+    lmLoss = r.lm ? r.lm.item() : null;
+    return r.loss;
+  };
+  const opts: TrainOptions = {
+    steps, gradAccum: 1, lr: cfg.lr, minLr: 0, warmupSteps: Math.ceil(cfg.warmup * steps), weightDecay: cfg.weightDecay,
+    beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1,
+  };
+  const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts);
+
+  let resumedFrom: number | null = null;
+  const metricsPath = join(cfg.out, 'metrics.jsonl');
+  if (resuming) {
+    const { state } = loadTrainerState(cfg.out, model);
+    trainer.restore(state);
+    resumedFrom = state.step;
+    // Drop metrics the interrupted run logged after its last checkpoint: they are redone now.
+    if (existsSync(metricsPath)) {
+      const kept = readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
+      writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
+    }
+  } else {
+    rmSync(metricsPath, { force: true });
+  }
+  mkdirSync(cfg.out, { recursive: true });
+  const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+
+  onEvent({
+    type: 'start', config: cfg, model: model.config, params: countParams(model.config).total + model.score.numParameters(), task: cfg.task, layout,
+    labels: head.labels, trainExamples: train.examples.length, valExamples: val?.examples.length ?? 0, steps, stepsPerEpoch,
+    truncated: train.truncated + (val?.truncated ?? 0), addedTokens: added, backend: backend().name, threads: backend().threads(), resumedFrom,
+  });
+
+  const tokJson = tokenizerJsonText(tokenizer.toSpec());
+  const save = () => {
+    saveCheckpoint(cfg.out, model, {
+      extra: { finetune: taskHeadJson(head), training: { ...cfg, model: resolve(cfg.model) } },
+      tokenizerJson: { text: tokJson },
+      trainerState: trainer.state(),
+    });
+    onEvent({ type: 'checkpoint', step: trainer.step, dir: cfg.out });
+  };
+  const validateNow = (): number | null => {
+    if (!val?.examples.length) return null;
+    const pred = predictEncoded(model, val.examples);
+    const acc = pred.filter((p, i) => p === val.examples[i].label).length / pred.length;
+    const epoch = Math.ceil(trainer.step / stepsPerEpoch);
+    onEvent({ type: 'eval', step: trainer.step, epoch, valAcc: acc, valExamples: pred.length });
+    metric({ step: trainer.step, val_acc: acc });
+    return acc;
+  };
+
+  let valAcc: number | null = null;
+  while (trainer.step < steps) {
+    const ev = trainer.runStep(); // throws DivergedError before touching the last checkpoint
+    const epoch = Math.ceil(ev.step / stepsPerEpoch);
+    onEvent({ type: 'step', epoch, taskLoss, lmLoss, ...ev });
+    metric({ step: ev.step, loss: ev.loss, task_loss: taskLoss, lm_loss: lmLoss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, tokens_per_sec: ev.tokensPerSec, elapsed_sec: ev.elapsedSec });
+    const last = ev.step === steps;
+    if (ev.step % stepsPerEpoch === 0) valAcc = validateNow();
+    if (cfg.checkpointEvery > 0 && ev.step % cfg.checkpointEvery === 0 && !last) save();
+  }
+  if (valAcc === null && resumedFrom === steps) valAcc = validateNow();
+  save();
+  onEvent({ type: 'done', step: trainer.step, dir: cfg.out, valAcc });
+  return { model, tokenizer, head, valAcc };
+}
