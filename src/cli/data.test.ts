@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyntheticCrawl } from '../data/synthetic.ts';
@@ -37,7 +37,7 @@ test('data curate: report with the measured numbers, as JSON or a summary; shard
   const report = JSON.parse(r.stdout);
   assert.ok(report.dedup_recall >= 0.95 && report.dedup_precision >= 0.95 && report.classifier_auc >= 0.95, r.stdout.slice(0, 300));
   assert.equal(report.threads, 1);
-  assert.match(r.stderr, /data curate: \{"seed":0,"threads":1/);
+  assert.match(r.stderr, /data curate: 2 input\(s\) → .*out; stages exact_dedup → fuzzy_dedup → classifier → shards; 1 threads/);
   // The shards decode, with GPT-2's tokenizer, to the curated text.
   const shards = TokenShards.open(join(dir, 'out', 'shards'));
   assert.equal(shards.index.eot_token, 50256);
@@ -66,9 +66,10 @@ test('data shards: text files to shards; malformed records skipped and named, or
   const tok = loadTokenizer('gpt2');
   assert.equal(tok.decode(s.read(0, 0, s.totalTokens)), 'first document<|endoftext|>second one<|endoftext|>');
   s.close();
-  const fatal = gptkit(['data', 'shards', '--data', data, '--out', out, '--text-field', 'body']);
+  const fatal = gptkit(['data', 'shards', '--data', data, '--out', join(dir, 'shards-fatal'), '--text-field', 'body']);
   assert.equal(fatal.code, 1);
   assert.match(fatal.stderr, /gptkit data: .*docs.jsonl:2: invalid JSON/);
+  assert.ok(!existsSync(join(dir, 'shards-fatal')), 'a failed run leaves no output folder behind');
   // A tokenizer without <|endoftext|> cannot separate documents.
   const plain = await trainBpe(['some text to learn from'], { vocabSize: 260, specialTokens: [] });
   plain.save(join(dir, 'plain'));
@@ -92,5 +93,5 @@ test('data: usage, missing flags and bad configs are one-line errors', () => {
   assert.doesNotMatch(cfg.stderr, /at .*\.ts:\d+/); // no stack trace
   writeFileSync(join(dir, 'tokens.json'), JSON.stringify({ inputs: { crawl: { paths: ['crawl.jsonl'] } }, stages: [{ stage: 'mix', sources: { crawl: 1 }, budgetTokens: 1000 }] }));
   assert.match(gptkit(['data', 'curate', '--config', join(dir, 'tokens.json')]).stderr, /budgetTokens needs a tokenizer: add a shards stage or pass --tokenizer/);
-  assert.match(gptkit(['data', 'curate', '--config', join(dir, 'tokens.json'), '--threads', '1.5']).stderr, /--threads: expected a non-negative integer/);
+  assert.match(gptkit(['data', 'curate', '--config', join(dir, 'tokens.json'), '--threads', '1.5']).stderr, /--threads must be an integer in \[0, 64\], got 1\.5/);
 });

@@ -10,12 +10,15 @@ import { curate, type CurateProgress } from '../data/curate.ts';
 import { readDocuments, type Malformed } from '../data/readers.ts';
 import { ShardWriter, type ShardTokenizer } from '../data/shards.ts';
 import { loadTokenizer, TokenizerError } from '../tokenizer/index.ts';
+import { tokenizerFingerprint } from '../tokenizer/formats.ts';
+import { OutputDir, legacyByNames } from '../util/output.ts';
 
 export const curateFlags: FlagSpecs = {
   config: { type: 'string', value: 'FILE', help: 'JSON config naming inputs, stages and output (see README: gptkit data)' },
   answers: { type: 'string', value: 'FILE', help: "planted answers JSONL (the world's answers/crawl.jsonl): adds dedup_precision, dedup_recall, classifier_auc to the report" },
-  out: { type: 'string', value: 'DIR', help: "output directory (overrides the config's output)" },
-  threads: { type: 'number', help: "worker threads for hashing and scoring (overrides the config's threads; 0 = none)" },
+  out: { type: 'string', value: 'DIR', help: "output folder (overrides the config's output): new, empty, or one gptkit curated into (replaced with --force)" },
+  threads: { type: 'number', range: { min: 0, max: 64, int: true }, help: "worker threads for hashing and scoring (overrides the config's threads; 0 = none)" },
+  force: { type: 'boolean', help: 'replace an earlier curation in the output folder (other files there are kept)' },
   tokenizer: { type: 'string', value: 'DIR', help: "tokenizer for a token budget or shards (overrides the shards stage's tokenizer)" },
   json: { type: 'boolean', help: 'print the report as JSON on stdout instead of a summary' },
 };
@@ -23,10 +26,11 @@ export const curateFlags: FlagSpecs = {
 export const shardsFlags: FlagSpecs = {
   tokenizer: { type: 'string', value: 'DIR', default: 'gpt2', help: "tokenizer directory, or 'gpt2' (built in); it must have <|endoftext|>" },
   data: { type: 'strings', value: 'FILE', help: 'text to tokenize: .txt, .jsonl, .parquet (each optionally .gz) or directories of them' },
-  out: { type: 'string', value: 'DIR', help: 'directory for shard_NNNNN.bin files and index.json' },
+  out: { type: 'string', value: 'DIR', help: 'folder for shard_NNNNN.bin files and index.json: new, empty, or shards gptkit wrote (replaced with --force; their old shard files go)' },
   'text-field': { type: 'string', default: 'text', help: 'JSONL/Parquet field holding the text' },
-  'shard-tokens': { type: 'number', default: 1 << 26, help: 'tokens per shard file' },
-  'on-error': { type: 'string', value: 'skip|fail', default: 'fail', help: 'a malformed record: report and skip it, or stop' },
+  'shard-tokens': { type: 'number', default: 1 << 26, range: { min: 1, max: 2 ** 30, int: true }, help: 'tokens per shard file' },
+  'on-error': { type: 'string', value: 'skip|fail', default: 'fail', choices: ['skip', 'fail'], help: 'a malformed record: report and skip it, or stop' },
+  force: { type: 'boolean', help: 'replace shards gptkit wrote in --out (other files there are kept)' },
 };
 
 /** The real tokenizer seen through the small interface data/ needs. */
@@ -39,7 +43,7 @@ export function shardTokenizer(nameOrDir: string): ShardTokenizer {
     if (e instanceof TokenizerError) throw new ConfigError(`tokenizer '${nameOrDir}' has no <|endoftext|> token to separate documents`, e.hint);
     throw e;
   }
-  return { name: nameOrDir, vocabSize: tok.vocabSize, eotToken: eot, encode: (text) => tok.encode(text) };
+  return { name: nameOrDir, vocabSize: tok.vocabSize, eotToken: eot, fingerprint: tokenizerFingerprint(tok), encode: (text) => tok.encode(text) };
 }
 
 function progressLine(p: CurateProgress, start: number): string {
@@ -54,28 +58,30 @@ async function runCurate(argv: string[]): Promise<number> {
     console.log(helpText('gptkit data curate --config FILE [--answers FILE] [options]', "Run GPT-3's curation stages (exact + fuzzy dedup, quality classifier, mix, shards) and write the curated data with report.json and report.html.", curateFlags));
     return 0;
   }
-  const v = p.values as { config?: string; answers?: string; out?: string; threads?: number; tokenizer?: string; json?: boolean };
+  const v = p.values as { config?: string; answers?: string; out?: string; threads?: number; tokenizer?: string; json?: boolean; force?: boolean };
   if (!v.config) throw new ConfigError('--config is required', 'see gptkit data curate --help');
   const config = loadCurateConfig(v.config);
   if (v.out) config.output = v.out;
-  if (v.threads !== undefined) {
-    if (!Number.isInteger(v.threads) || v.threads < 0) throw new ConfigError(`--threads: expected a non-negative integer, got ${v.threads}`);
-    config.threads = v.threads;
-  }
+  if (v.threads !== undefined) config.threads = v.threads;
+  const inputs = Object.entries(config.inputs).flatMap(([name, inp]) => inp.paths.map((path) => ({ flag: `input '${name}'`, path })));
+  const out = openCurateDir(config.output, { label: v.out ? `--out ${v.out}` : `output ${config.output}`, force: Boolean(v.force), inputs: [...inputs, ...(v.answers ? [{ flag: '--answers', path: v.answers }] : [])] });
   const shards = config.stages.find((s) => s.stage === 'shards');
   const needsTokens = config.stages.some((s) => s.stage === 'mix' && s.budgetTokens !== null);
   const tokName = v.tokenizer ?? (shards?.stage === 'shards' ? shards.tokenizer : undefined);
   if (needsTokens && !tokName) throw new ConfigError('mix budgetTokens needs a tokenizer: add a shards stage or pass --tokenizer');
   const tokenizer = tokName && (shards || needsTokens) ? shardTokenizer(tokName) : null;
-  console.error(`data curate: ${JSON.stringify(config)}`);
+  console.error(`data curate: ${Object.keys(config.inputs).length} input(s) → ${config.output}; stages ${config.stages.map((st) => st.stage).join(' → ')}; ${config.threads} threads`);
   const start = performance.now();
   const tick = throttle(2);
-  const report: any = await curate({
-    config, answers: v.answers ?? null, tokenizer,
-    onProgress: (e) => {
-      if (tick(e.phase !== 'read')) console.error(progressLine(e, start));
-    },
-  });
+  let report: any;
+  await out.use(() => out.commit(async (staging) => {
+    report = await curate({
+      config, answers: v.answers ?? null, tokenizer, writeDir: staging,
+      onProgress: (e) => {
+        if (tick(e.phase !== 'read')) console.error(progressLine(e, start));
+      },
+    });
+  }, { replaceAll: true }));
   if (v.json) {
     console.log(JSON.stringify(report));
     return 0;
@@ -97,25 +103,41 @@ async function runShards(argv: string[]): Promise<number> {
     console.log(helpText('gptkit data shards --data FILE… --out DIR [--tokenizer DIR]', 'Tokenize documents into uint16/uint32 token shards (each document followed by <|endoftext|>) with a JSON index.', shardsFlags));
     return 0;
   }
-  const v = p.values as { tokenizer: string; data?: string[]; out?: string; textField: string; shardTokens: number; onError: string };
+  const v = p.values as { tokenizer: string; data?: string[]; out?: string; textField: string; shardTokens: number; onError: 'skip' | 'fail'; force?: boolean };
   if (!v.data) throw new ConfigError('--data is required');
   if (!v.out) throw new ConfigError('--out is required');
-  if (v.onError !== 'skip' && v.onError !== 'fail') throw new ConfigError(`--on-error: expected skip or fail, got '${v.onError}'`);
+  const data = v.data;
+  const out = openShardsDir(v.out, { label: `--out ${v.out}`, force: Boolean(v.force), inputs: [...data.map((path) => ({ flag: '--data', path })), { flag: '--tokenizer', path: v.tokenizer === 'gpt2' ? '' : v.tokenizer }] });
   const tok = shardTokenizer(v.tokenizer);
-  const writer = new ShardWriter(v.out, tok, v.shardTokens);
+  return out.use(() => out.commit((staging) => writeShards(staging, data, tok, v), { replaceAll: true })).then(() => 0);
+}
+
+/** Open a folder as a curation's output. */
+export function openCurateDir(dir: string, opts: { label?: string; force?: boolean; inputs?: { flag: string; path: string }[] }): OutputDir {
+  const names = new Set(['curated.jsonl', 'mix.jsonl', 'shards', 'classifier.bin', 'report.json', 'report.html']);
+  return OutputDir.open(dir, { ...opts, kind: 'curated', legacy: legacyByNames(['report.json', 'curated.jsonl'], (n) => names.has(n)) });
+}
+
+/** Open a folder as token shards' output. */
+export function openShardsDir(dir: string, opts: { label?: string; force?: boolean; inputs?: { flag: string; path: string }[] }): OutputDir {
+  return OutputDir.open(dir, { ...opts, kind: 'shards', legacy: legacyByNames(['index.json'], (n) => n === 'index.json' || /^shard_\d+\.bin$/.test(n)) });
+}
+
+async function writeShards(dir: string, data: string[], tok: ShardTokenizer, v: { out?: string; textField: string; shardTokens: number; onError: 'skip' | 'fail' }): Promise<void> {
+  const writer = new ShardWriter(dir, tok, v.shardTokens);
   const start = performance.now();
   const tick = throttle(2);
   let docs = 0;
   let tokens = 0;
   const bad: Malformed[] = [];
-  for await (const doc of readDocuments(v.data, { textField: v.textField, onError: v.onError, onMalformed: (m) => { bad.push(m); console.error(`skipped ${m.file}:${m.line}: ${m.message}`); } })) {
+  for await (const doc of readDocuments(data, { textField: v.textField, onError: v.onError, onMalformed: (m) => { bad.push(m); console.error(`skipped ${m.file}:${m.line}: ${m.message}`); } })) {
     tokens += writer.add(doc.text);
     docs++;
     if (tick()) console.error(`shards: ${fmtCount(docs)} docs, ${fmtCount(tokens)} tokens [${fmtDuration((performance.now() - start) / 1000)}]`);
   }
   const index = writer.finish();
+  if (docs === 0) throw new ConfigError(`--data: no documents in ${data.join(' ')}${bad.length ? ` (${bad.length} malformed records skipped)` : ''}`, 'nothing was written');
   console.log(`wrote ${v.out}/index.json: ${fmtCount(tokens)} ${index.dtype} tokens from ${fmtCount(docs)} documents in ${index.shards.length} shard(s)${bad.length ? `, ${bad.length} malformed records skipped` : ''}`);
-  return 0;
 }
 
 export const dataCommand: Command = {

@@ -1,23 +1,22 @@
 // `gptkit ladder` (what `npm start` runs): the whole ladder on the embedded world, with progress.
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
-import { runLadder, defaultLadderConfig, type LadderConfig } from '../pipeline/ladder.ts';
+import { runLadder, defaultLadderConfig, ladderRanges as R, type LadderConfig } from '../pipeline/ladder.ts';
 import { printPretrainEvent } from './pretrain.ts';
 import { backendNotice } from '../backend/index.ts';
 import { throttle, fmtDuration } from './progress.ts';
-import { ConfigError } from '../util/errors.ts';
 
 const d = defaultLadderConfig;
 const flags: FlagSpecs = {
-  out: { type: 'string', value: 'DIR', default: d.out, help: 'where every stage writes (world/, tokenizer/, gpt/, summary.json)' },
-  seed: { type: 'number', default: d.seed, help: 'seed of the world and of training' },
-  'world-size': { type: 'string', value: 'small|medium|large', default: d.worldSize, help: 'size of the generated world' },
-  'vocab-size': { type: 'number', default: d.vocabSize, help: 'BPE vocabulary size' },
+  out: { type: 'string', value: 'DIR', default: d.out, help: 'where every stage writes (world/, tokenizer/, gpt/, summary.json): new, empty, or an earlier ladder run' },
+  seed: { type: 'number', default: d.seed, range: R.seed, help: 'seed of the world and of training' },
+  'world-size': { type: 'string', value: 'small|medium|large', default: d.worldSize, choices: ['small', 'medium', 'large'], help: 'size of the generated world' },
+  'vocab-size': { type: 'number', default: d.vocabSize, range: R.vocabSize, help: 'BPE vocabulary size' },
   preset: { type: 'string', value: 'NAME', default: d.preset, help: 'GPT preset to pretrain' },
-  steps: { type: 'number', default: d.steps, help: 'pretraining steps' },
-  'batch-size': { type: 'number', default: d.batchSize, help: 'pretraining batch size' },
-  lr: { type: 'number', default: d.lr, help: 'peak pretraining learning rate' },
-  fresh: { type: 'boolean', help: 'recompute every stage even when its output exists' },
+  steps: { type: 'number', default: d.steps, range: R.steps, help: 'pretraining steps' },
+  'batch-size': { type: 'number', default: d.batchSize, range: R.batchSize, help: 'pretraining batch size' },
+  lr: { type: 'number', default: d.lr, range: R.lr, help: 'peak pretraining learning rate' },
+  fresh: { type: 'boolean', help: 'recompute every stage even when its output exists (a stage whose settings changed is rebuilt anyway)' },
 };
 
 export const ladderCommand: Command = {
@@ -29,7 +28,6 @@ export const ladderCommand: Command = {
       return 0;
     }
     const v = p.values as unknown as LadderConfig;
-    if (!['small', 'medium', 'large'].includes(v.worldSize)) throw new ConfigError(`--world-size must be small, medium or large, got '${v.worldSize}'`);
     const notice = backendNotice();
     if (notice) console.error(notice);
     const tick = throttle(2);

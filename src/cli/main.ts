@@ -22,6 +22,10 @@ const commands: Record<string, () => Promise<Command>> = {
   export: () => import('./sample.ts').then((m) => m.exportCommand),
   eval: () => import('./eval.ts').then((m) => m.evalCommand),
   world: () => import('./world.ts').then((m) => m.worldCommand),
+  chat: () => import('./chat.ts').then((m) => m.chatCommand),
+  serve: () => import('./serve.ts').then((m) => m.serveCommand),
+  ui: () => import('./serve.ts').then((m) => m.uiCommand),
+  sft: () => import('./sft.ts').then((m) => m.sftCommand),
 };
 
 async function usage(): Promise<string> {

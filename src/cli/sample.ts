@@ -6,20 +6,26 @@ import { generateText } from '../generate/text.ts';
 import { scoreText } from '../generate/score.ts';
 import { backendNotice } from '../backend/index.ts';
 import { ConfigError } from '../util/errors.ts';
+import { OutputDir, legacyByNames } from '../util/output.ts';
 
 const sampleFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
   prompt: { type: 'string', value: 'TEXT', default: '', help: 'text to continue (empty: start from <|endoftext|>)' },
   greedy: { type: 'boolean', help: 'always take the most likely token' },
-  temperature: { type: 'number', default: 1, help: 'softmax temperature (0 = greedy)' },
-  'top-k': { type: 'number', default: 0, help: 'sample among the k most likely tokens (0 = off)' },
-  'top-p': { type: 'number', default: 1, help: 'nucleus sampling mass (1 = off)' },
-  'max-tokens': { type: 'number', default: 100, help: 'tokens to generate at most' },
-  stop: { type: 'strings', value: 'TEXT', help: 'stop before any of these strings' },
-  num: { type: 'number', default: 1, help: 'number of samples (generated as one batch)' },
-  seed: { type: 'number', default: 0, help: 'random seed (same seed, same text)' },
+  temperature: { type: 'number', default: 1, range: { min: 0, max: 100 }, help: 'softmax temperature (0 = greedy)' },
+  'top-k': { type: 'number', default: 0, range: { min: 0, int: true }, help: 'sample among the k most likely tokens (0 = off)' },
+  'top-p': { type: 'number', default: 1, range: { min: 0, minExclusive: true, max: 1 }, help: 'nucleus sampling mass (1 = off)' },
+  'max-tokens': { type: 'number', default: 100, range: { min: 1, int: true }, help: 'tokens to generate at most' },
+  stop: { type: 'strings', value: 'TEXT', help: 'stop before any of these strings (\\n, \\t and \\\\ are unescaped, so --stop "\\n" stops at a newline)' },
+  num: { type: 'number', default: 1, range: { min: 1, max: 256, int: true }, help: 'number of samples (generated as one batch)' },
+  seed: { type: 'number', default: 0, range: { min: 0, max: 2 ** 32 - 1, int: true }, help: 'random seed (same seed, same text)' },
   json: { type: 'boolean', help: 'print one JSON object instead of streaming text' },
 };
+
+/** `--stop "\n"` as typed in a shell is backslash + n: mean the newline, as the README shows it. */
+export function unescapeStop(s: string): string {
+  return s.replace(/\\(n|t|r|\\)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '\r' : '\\'));
+}
 
 export const sampleCommand: Command = {
   summary: 'generate text from a model',
@@ -39,13 +45,17 @@ export const sampleCommand: Command = {
     if (stream) process.stdout.write(v.prompt);
     const t0 = performance.now();
     const res = generateText(model, tokenizer, prompts, {
-      maxTokens: v.maxTokens, greedy: Boolean(v.greedy), temperature: v.temperature, topK: v.topK, topP: v.topP, seed: v.seed, stop: v.stop ?? [],
+      maxTokens: v.maxTokens, greedy: Boolean(v.greedy), temperature: v.temperature, topK: v.topK, topP: v.topP, seed: v.seed, stop: (v.stop ?? []).map(unescapeStop),
       onText: stream ? (_b, text) => process.stdout.write(text) : undefined,
     });
     const sec = (performance.now() - t0) / 1000;
+    // --max-tokens past the context: decoding ends when the context is full, and the user is told.
+    const ctx = model.config.blockSize;
+    const full = (r: { finishReason: string; promptTokens: number; completionTokens: number }) => r.finishReason === 'length' && r.completionTokens < v.maxTokens && r.promptTokens + r.completionTokens >= ctx;
+    if (!v.json && res.some(full)) console.error(`note: stopped before --max-tokens ${v.maxTokens}: the model's context of ${ctx} tokens filled up (prompt ${res[0].promptTokens} tokens)`);
     const tokens = res.reduce((s, r) => s + r.completionTokens, 0);
     if (v.json) {
-      console.log(JSON.stringify({ samples: res.map((r) => ({ text: r.text, finish_reason: r.finishReason, completion_tokens: r.completionTokens })), prompt_tokens: res[0].promptTokens, tokens_per_sec: tokens / sec }));
+      console.log(JSON.stringify({ samples: res.map((r) => ({ text: r.text, finish_reason: r.finishReason, completion_tokens: r.completionTokens, ...(full(r) ? { context_full: true } : {}) })), prompt_tokens: res[0].promptTokens, tokens_per_sec: tokens / sec }));
     } else if (stream) {
       process.stdout.write('\n');
       console.error(`[${res[0].completionTokens} tokens, ${(tokens / sec).toFixed(1)} tok/s, finish: ${res[0].finishReason}]`);
@@ -88,8 +98,9 @@ export const scoreCommand: Command = {
 
 const exportFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (GPT-2 style: pre-LN, tied, dense)' },
-  out: { type: 'string', value: 'DIR', help: 'where to write the Hugging Face GPT-2 directory' },
-  dtype: { type: 'string', value: 'F32|F16|BF16', default: 'F32', help: 'element type of the exported weights' },
+  out: { type: 'string', value: 'DIR', help: 'where to write the Hugging Face GPT-2 directory: new, empty, or an export gptkit wrote (replaced with --force); never --model itself' },
+  dtype: { type: 'string', value: 'F32|F16|BF16', default: 'F32', choices: ['F32', 'F16', 'BF16'], help: 'element type of the exported weights' },
+  force: { type: 'boolean', help: 'replace an export gptkit wrote in --out (other files there are kept)' },
 };
 
 export const exportCommand: Command = {
@@ -100,11 +111,16 @@ export const exportCommand: Command = {
       console.log(helpText('gptkit export --model DIR --out DIR [--dtype F32]', 'Write config.json, model.safetensors (Conv1D layout) and tokenizer.json that transformers loads as GPT2LMHeadModel.', exportFlags));
       return 0;
     }
-    const v = p.values as { model?: string; out?: string; dtype: string };
+    const v = p.values as { model?: string; out?: string; dtype: string; force?: boolean };
     if (!v.model || !v.out) throw new ConfigError('--model and --out are required');
-    if (!['F32', 'F16', 'BF16'].includes(v.dtype)) throw new ConfigError(`--dtype must be F32, F16 or BF16, got '${v.dtype}'`);
-    const { model, tokenizer } = loadModel(v.model);
-    exportHfGpt2(model, tokenizer, v.out, { dtype: v.dtype as 'F32' });
+    const out = OutputDir.open(v.out, {
+      kind: 'hf-export', label: `--out ${v.out}`, force: Boolean(v.force), inputs: [{ flag: '--model', path: v.model }],
+      legacy: legacyByNames(['config.json', 'model.safetensors'], (n) => ['config.json', 'model.safetensors', 'tokenizer.json'].includes(n)),
+    });
+    await out.use(() => {
+      const { model, tokenizer } = loadModel(v.model!);
+      out.commitSync((staging) => exportHfGpt2(model, tokenizer, staging, { dtype: v.dtype as 'F32' }), { replaceAll: true });
+    });
     console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json)`);
     return 0;
   },

@@ -4,14 +4,18 @@ import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
 import { fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
-import { loadTokenizer, trainBpe, readTexts, encodeParallel, type TrainProgress } from '../tokenizer/index.ts';
+import { loadTokenizer, trainBpe, encodeParallel, openTokenizerDir, type TrainProgress } from '../tokenizer/index.ts';
+import { readDocuments } from '../data/readers.ts';
 
 export const trainFlags: FlagSpecs = {
-  data: { type: 'strings', value: 'FILE', help: 'training text: .txt (any other extension is read as text too) or .jsonl with a "text" field' },
-  'vocab-size': { type: 'number', help: 'total ids: 256 bytes + merges + special tokens' },
-  out: { type: 'string', value: 'DIR', help: 'directory to write tokenizer.json into' },
+  data: { type: 'strings', value: 'FILE', help: 'training text: .txt, .jsonl, .parquet (each optionally .gz) or folders of them — the same reader as pretrain and data shards' },
+  'text-field': { type: 'string', default: 'text', help: 'JSONL/Parquet field holding the text' },
+  'on-error': { type: 'string', value: 'fail|skip', default: 'fail', choices: ['fail', 'skip'], help: 'a malformed record: stop, or skip it with a warning naming file and line' },
+  'vocab-size': { type: 'number', range: { min: 256, max: 2 ** 31, int: true }, help: 'total ids: 256 bytes + merges + special tokens' },
+  out: { type: 'string', value: 'DIR', help: 'folder to write tokenizer.json into: new, empty, or a tokenizer gptkit wrote (replaced with --force)' },
+  force: { type: 'boolean', help: 'replace a tokenizer gptkit wrote in --out (other files there are kept)' },
   'special-tokens': { type: 'strings', value: 'TOKEN', default: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'], help: 'special tokens, given the last ids in this order' },
-  'min-frequency': { type: 'number', default: 2, help: 'never merge a pair seen fewer times (training may stop below --vocab-size)' },
+  'min-frequency': { type: 'number', default: 2, range: { min: 1, int: true }, help: 'never merge a pair seen fewer times (training may stop below --vocab-size)' },
   json: { type: 'boolean', help: 'print progress and the result as JSON lines' },
 };
 
@@ -19,8 +23,8 @@ export const tokenizeFlags: FlagSpecs = {
   tokenizer: { type: 'string', value: 'DIR', default: 'gpt2', help: "tokenizer directory (tokenizer.json, or vocab.json + merges.txt), or 'gpt2' (built in)" },
   json: { type: 'boolean', help: 'print one JSON array instead of space-separated ids' },
   'allow-special': { type: 'boolean', help: 'let special-token text in the input (e.g. <|endoftext|>) become special tokens' },
-  decode: { type: 'boolean', help: 'the other way: read ids (space/comma separated or a JSON array) and print the text' },
-  threads: { type: 'number', default: 1, help: 'worker threads for large inputs (ids are the same for any count)' },
+  decode: { type: 'boolean', help: 'the other way: read ids (space/comma separated or a JSON array) and print the text (with --json: as a JSON string)' },
+  threads: { type: 'number', default: 1, range: { min: 1, max: 64, int: true }, help: 'worker threads for large inputs (ids are the same for any count)' },
 };
 
 async function readStdin(): Promise<string> {
@@ -42,25 +46,33 @@ async function train(argv: string[]): Promise<number> {
     console.log(helpText('gptkit tokenizer train --data FILE… --vocab-size N --out DIR [options]', 'Train a byte-level BPE tokenizer (GPT-2 pre-tokenization) and write DIR/tokenizer.json.', trainFlags));
     return 0;
   }
-  const v = p.values as { data?: string[]; vocabSize?: number; out?: string; specialTokens: string[]; minFrequency: number; json?: boolean };
+  const v = p.values as { data?: string[]; vocabSize?: number; out?: string; specialTokens: string[]; minFrequency: number; json?: boolean; textField: string; onError: 'fail' | 'skip'; force?: boolean };
   if (!v.data) throw new ConfigError('--data is required');
   if (v.vocabSize === undefined) throw new ConfigError('--vocab-size is required');
   if (!v.out) throw new ConfigError('--out is required');
+  const data = v.data, vocabSize = v.vocabSize;
+  const out = openTokenizerDir(v.out, { label: `--out ${v.out}`, force: Boolean(v.force), inputs: data.map((path) => ({ flag: '--data', path })) });
+  return out.use(async () => {
   const start = performance.now();
   const say = (record: object, line: string): void => console.log(v.json ? JSON.stringify(record) : line);
-  say({ event: 'start', data: v.data, vocabSize: v.vocabSize, out: v.out, specialTokens: v.specialTokens, minFrequency: v.minFrequency },
-    `training a ${v.vocabSize}-token BPE vocabulary on ${v.data.length} file(s); special tokens: ${v.specialTokens.join(' ')}; min frequency ${v.minFrequency}`);
-  const tokenizer = await trainBpe(readTexts(v.data), {
-    vocabSize: v.vocabSize,
+  say({ event: 'start', data, vocabSize, out: v.out, specialTokens: v.specialTokens, minFrequency: v.minFrequency },
+    `training a ${v.vocabSize}-token BPE vocabulary on ${data.length} path(s); special tokens: ${v.specialTokens.join(' ')}; min frequency ${v.minFrequency}`);
+  const texts = (async function* () {
+    const onMalformed = (m: { file: string; line: number; message: string }) => console.error(`warning: skipped ${m.file}:${m.line}: ${m.message}`);
+    for await (const doc of readDocuments(data, { textField: v.textField, onError: v.onError, onMalformed, txtMode: 'paragraph' })) yield doc.text;
+  })();
+  const tokenizer = await trainBpe(texts, {
+    vocabSize,
     specialTokens: v.specialTokens,
     minFrequency: v.minFrequency,
     onProgress: (e) => say({ event: 'progress', ...e }, progressLine(e, start)),
   });
-  tokenizer.save(v.out);
+  out.commitSync((staging) => tokenizer.save(staging), { replaceAll: true });
   const seconds = (performance.now() - start) / 1000;
   say({ event: 'done', vocabSize: tokenizer.vocabSize, merges: tokenizer.merges.length, seconds, out: v.out },
     `wrote ${v.out}/tokenizer.json: ${tokenizer.vocabSize} ids (256 bytes + ${tokenizer.merges.length} merges + ${tokenizer.specialTokens.size} special) in ${fmtDuration(seconds)}`);
   return 0;
+  });
 }
 
 export const tokenizerCommand: Command = {
@@ -99,7 +111,9 @@ export const tokenizeCommand: Command = {
     const tokenizer = loadTokenizer(v.tokenizer);
     const input = await readStdin();
     if (v.decode) {
-      process.stdout.write(tokenizer.decode(parseIds(input)));
+      const text = tokenizer.decode(parseIds(input));
+      if (v.json) console.log(JSON.stringify(text));
+      else process.stdout.write(text);
       return 0;
     }
     const ids = await encodeParallel(tokenizer, input, { threads: v.threads, ...(v.allowSpecial ? { allowedSpecial: 'all' as const } : {}) });

@@ -38,6 +38,11 @@ export interface CurateOptions {
   /** Needed by a shards stage and by a token budget; loaded by the caller from the stage's name. */
   tokenizer?: ShardTokenizer | null;
   onProgress?: (p: CurateProgress) => void;
+  /**
+   * Where the files are written (the output's staging folder, see util/output.ts); the report names
+   * them under config.output, where they land. Default: config.output itself.
+   */
+  writeDir?: string;
 }
 
 const BATCH_BYTES = 1 << 20;
@@ -83,7 +88,8 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
   const cfg = opts.config;
   const t0 = performance.now();
   const progress = opts.onProgress ?? (() => {});
-  mkdirSync(cfg.output, { recursive: true });
+  const wdir = opts.writeDir ?? cfg.output;
+  mkdirSync(wdir, { recursive: true });
   const malformed: Malformed[] = [];
   let malformedCount = 0;
   const open = (name: string, paths?: string[]): AsyncGenerator<Doc> => {
@@ -131,7 +137,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
       const { positive, negative, maxDocs, ...options } = t;
       const trained = QualityClassifier.train(pos, neg, { ...options, seed: cfg.seed });
       classifierPath = clfStage.save ?? join(cfg.output, 'classifier.bin');
-      trained.save(classifierPath);
+      trained.save(clfStage.save ?? join(wdir, 'classifier.bin'));
       return trained;
     });
     classifierPath ??= clfStage.load;
@@ -152,10 +158,10 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
   const histKept = new Array<number>(HIST_BINS).fill(0);
   const clfEval = answers && clf ? new ClassifierEval(answers) : null;
   const store = fuzzy ? new SignatureStore(fuzzy.numPerm) : null;
-  const tmp = mkdtempSync(join(cfg.output, '.curate-tmp-'));
+  const tmp = mkdtempSync(join(wdir, '.curate-tmp-'));
   const spill = fuzzy ? new JsonlWriter(join(tmp, 'spill.jsonl')) : null;
   const facts = new Facts();
-  const curated = new JsonlWriter(join(cfg.output, 'curated.jsonl'));
+  const curated = new JsonlWriter(join(wdir, 'curated.jsonl'));
   let curatedChars = 0;
   const pool = new BatchPool({ exact: filters.some((s) => s.stage === 'exact_dedup'), minhash: fuzzy ? { numPerm: fuzzy.numPerm, ngram: fuzzy.ngram, seed: cfg.seed + 1 } : null, classifier: clf ? sharedClassifier(clf) : null }, cfg.threads);
 
@@ -308,6 +314,10 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  if (read.docs_in === 0) {
+    const first = malformed[0];
+    throw new ConfigError(`no usable documents in input '${cfg.curate}' (${cfg.inputs[cfg.curate].paths.join(', ')})${malformedCount ? `: all ${malformedCount} records were malformed, the first ${first.file}:${first.line}: ${first.message}` : ': the files hold no records'}`, 'check the paths, the format and textField');
+  }
   const stageList: StageStats[] = [read, ...filters.map((s) => stats.get(s.stage)!)];
   if (clfStage) {
     Object.assign(stats.get('classifier')!, {
@@ -324,7 +334,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
     const sources: MixSource[] = [];
     let sourceBytes = 0;
     for (const [name, weight] of Object.entries(mixStage.sources)) {
-      const openSource = name === cfg.curate ? () => open(name, [join(cfg.output, 'curated.jsonl')]) : () => open(name);
+      const openSource = name === cfg.curate ? () => open(name, [join(wdir, 'curated.jsonl')]) : () => open(name);
       let units = 0;
       let docs = 0;
       let bytes = 0;
@@ -345,7 +355,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
     const mixStats: MixSourceStats[] = [];
     const st = newStats('mix');
     st.docs_in = sources.reduce((s, x) => s + x.docs, 0);
-    const out = new JsonlWriter(join(cfg.output, 'mix.jsonl'));
+    const out = new JsonlWriter(join(wdir, 'mix.jsonl'));
     await timed('mix', async () => {
       progress({ phase: 'mix', docs: 0, bytes: 0 });
       for await (const { source, doc } of mixSources(sources, { budget: (mixStage.budgetChars ?? mixStage.budgetTokens)!, measure, seed: cfg.seed }, mixStats)) {
@@ -363,14 +373,14 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
 
   // ---- shards ----
   if (shardsStage) {
-    const dir = join(cfg.output, 'shards');
+    const dir = join(wdir, 'shards');
     rmSync(dir, { recursive: true, force: true });
     const w = new ShardWriter(dir, tokenizer!, shardsStage.shardTokens);
     const st = newStats('shards');
     let tokens = 0;
     await timed('shards', async () => {
       progress({ phase: 'shards', docs: 0, bytes: 0 });
-      for await (const doc of open(cfg.curate, [join(cfg.output, mixStage ? 'mix.jsonl' : 'curated.jsonl')])) {
+      for await (const doc of open(cfg.curate, [join(wdir, mixStage ? 'mix.jsonl' : 'curated.jsonl')])) {
         st.docs_in++;
         st.bytes_in += Buffer.byteLength(doc.text, 'utf8');
         tokens += w.add(doc.text);
@@ -380,7 +390,7 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
     const index = w.finish();
     st.docs_out = st.docs_in;
     st.bytes_out = index.shards.reduce((s, x) => s + x.tokens, 0) * (index.dtype === 'uint16' ? 2 : 4);
-    Object.assign(st, { tokens, dtype: index.dtype, shards: index.shards.length, tokenizer: index.tokenizer, dir });
+    Object.assign(st, { tokens, dtype: index.dtype, shards: index.shards.length, tokenizer: index.tokenizer, dir: join(cfg.output, 'shards') });
     stageList.push(st);
   }
 
@@ -404,8 +414,8 @@ export async function curate(opts: CurateOptions): Promise<Record<string, unknow
     },
     config: cfg,
   });
-  writeFileAtomic(join(cfg.output, 'report.json'), JSON.stringify(report, null, 1) + '\n');
-  writeFileAtomic(join(cfg.output, 'report.html'), renderHtml(report));
+  writeFileAtomic(join(wdir, 'report.json'), JSON.stringify(report, null, 1) + '\n');
+  writeFileAtomic(join(wdir, 'report.html'), renderHtml(report));
   progress({ phase: 'done', docs: curatedStats.docs_out, bytes: curatedStats.bytes_out });
   return report;
 }

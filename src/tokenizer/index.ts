@@ -28,6 +28,7 @@ import { parseTokenizerJson, parseVocabMerges } from './formats.ts';
 import { gpt2Tokenizer } from './gpt2.ts';
 
 export { Tokenizer, TokenizerError, type TokenizerSpec, type EncodeOptions } from './bpe.ts';
+export { openTokenizerDir } from './output.ts';
 export { trainBpe, type TrainOptions, type TrainProgress } from './train.ts';
 export { readTexts } from './corpus.ts';
 export { StreamDecoder } from './stream-decoder.ts';

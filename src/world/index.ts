@@ -32,7 +32,7 @@ export function generateWorld(opts: WorldOptions = {}): GeneratedWorld {
   });
 }
 
-export { writeWorld, worldFiles, GENERATOR, type Manifest, type WorldProgress, type ProgressFn } from './write.ts';
+export { writeWorld, openWorldDir, worldFiles, GENERATOR, type Manifest, type WorldProgress, type ProgressFn } from './write.ts';
 export { judge, rankAnswers, interpret, DEFAULT_NOISE, type Verdict, type Spec, type RankOptions } from './labeler.ts';
 export { SIZE_PRESETS, WORLD_SIZES, valuesOf, type World, type WorldSize, type Person, type Place, type Species, type Claim } from './model.ts';
 export { shingles, jaccard, JUNK_KINDS, type CrawlDoc, type CrawlAnswer, type JunkKind } from './crawl.ts';

@@ -10,7 +10,7 @@ const root = mkdtempSync(join(tmpdir(), 'gptkit-world-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(dir).sort().flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n), `${prefix}${n}/`) : [`${prefix}${n}`]));
+  return readdirSync(dir).filter((n) => !n.startsWith('.gptkit')).sort().flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n), `${prefix}${n}/`) : [`${prefix}${n}`]));
 }
 
 function jsonl(path: string): Record<string, unknown>[] {
@@ -82,7 +82,7 @@ test('bad flags are clear errors, not stack traces', async () => {
   } finally {
     console.error = orig;
   }
-  assert.match(lines[0], /size: expected one of small, medium, large, got 'huge'/);
+  assert.match(lines[0], /--size must be one of small, medium, large, got 'huge'/);
   assert.match(lines[1], /--out DIR is required/);
   assert.match(lines[2], /--seed: expected a number, got 'abc'/);
   assert.match(lines[3], /unknown subcommand 'make'/);

@@ -1,10 +1,11 @@
 // Writes a world to disk in the contract shared with data/ (see README "The world's files"):
-// JSONL files streamed through a small buffer (memory stays bounded for any size) into a
-// temporary directory that replaces DIR atomically, then manifest.json with every file's record
-// and byte counts. Same seed and size → byte-identical files.
+// JSONL files streamed through a small buffer (memory stays bounded for any size) into the output's
+// staging folder, then manifest.json with every file's record and byte counts; the whole world
+// replaces the previous one in one transaction (util/output.ts). Same seed and size → byte-identical files.
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeDirAtomic, writeFileAtomic } from '../util/fs.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { OutputDir, asOutput, legacyByNames, type OutputOptions } from '../util/output.ts';
 import type { World } from './model.ts';
 import { referenceDocuments } from './corpus.ts';
 import { crawlDocuments } from './crawl.ts';
@@ -112,12 +113,21 @@ function writeAll(w: World, tmp: string, onProgress?: ProgressFn): Manifest {
   return { seed: w.seed, size: w.size, generator: GENERATOR, files, preference_k: p.k, labeler_noise: DEFAULT_NOISE };
 }
 
-/** Write the whole world to `dir` (replaced atomically). Returns the manifest it wrote. */
-export function writeWorld(w: World, dir: string, onProgress?: ProgressFn): Manifest {
+const WORLD_ENTRIES = new Set(['manifest.json', 'corpus', 'crawl', 'answers', 'tasks', 'instruct']);
+/** A world written before output markers existed. */
+const legacyWorld: OutputOptions['legacy'] = legacyByNames(['manifest.json'], (n) => WORLD_ENTRIES.has(n));
+
+/** Open a folder as a world's output (see util/output.ts for what is refused). */
+export function openWorldDir(dir: string, opts: Omit<OutputOptions, 'kind' | 'legacy'> = {}): OutputDir {
+  return OutputDir.open(dir, { ...opts, kind: 'world', legacy: legacyWorld });
+}
+
+/** Write the whole world to `dir` (one transaction; a path replaces a world gptkit wrote there). Returns the manifest. */
+export function writeWorld(w: World, dir: string | OutputDir, onProgress?: ProgressFn): Manifest {
   let manifest: Manifest | undefined;
-  writeDirAtomic(dir, (tmp) => {
+  asOutput(dir, 'world', legacyWorld).commitSync((tmp) => {
     manifest = writeAll(w, tmp, onProgress);
     writeFileAtomic(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  });
+  }, { replaceAll: true });
   return manifest!;
 }
