@@ -4,15 +4,16 @@
 // with L = L_task + λ·L_LM; Adam(W) with lr 6.25e-5, batch 32, 3 epochs, linear warmup over 0.2%
 // of training then linear decay to 0, dropout 0.1 before the head. The result is a checkpoint
 // directory like pretraining's plus the head, with the task in config.json; it resumes exactly.
-import { existsSync, readFileSync, appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { writeFileAtomic, recoverDir } from '../util/fs.ts';
+import { existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../util/fs.ts';
+import type { OutputDir } from '../util/output.ts';
 import { GPT, gptConfig, countParams, type GptConfig } from '../models/gpt.ts';
 import { GptTaskModel, TASK_TOKENS, packTaskBatch, type TaskBatch, type TaskLayout } from '../models/gpt1-task.ts';
 import { Trainer, type StepEvent, type TrainOptions } from '../train/trainer.ts';
 import type { BatchSource } from '../train/batches.ts';
 import { warmupLinear } from '../optim/schedule.ts';
-import { saveCheckpoint, loadTrainerState } from '../interop/checkpoint.ts';
+import { saveCheckpoint, loadTrainerState, openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
 import { loadModel } from '../interop/load.ts';
 import { loadTaskCheckpoint, taskHeadJson, type TaskHeadInfo } from '../interop/task-checkpoint.ts';
 import { Tokenizer, loadTokenizer } from '../tokenizer/index.ts';
@@ -55,12 +56,15 @@ export interface FinetuneConfig {
   valLimit: number;
   /** Checkpoint every N steps (0 = only at the end). */
   checkpointEvery: number;
+  /** Continue the run in `out` from its last checkpoint. */
   resume: boolean;
+  /** Start over in an `out` that holds an earlier run (only the files gptkit wrote there are replaced). */
+  force: boolean;
 }
 
 export const defaultFinetuneConfig: Omit<FinetuneConfig, 'model' | 'task' | 'out'> = {
   world: 'runs/main/world', auxLm: 0.5, lr: 6.25e-5, batchSize: 32, epochs: 3, warmup: 0.002, classifierDropout: 0.1, dropout: null,
-  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1, seed: 0, limit: 0, valLimit: 0, checkpointEvery: 0, resume: false,
+  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1, seed: 0, limit: 0, valLimit: 0, checkpointEvery: 0, resume: false, force: false,
 };
 
 export type FinetuneEvent =
@@ -191,28 +195,39 @@ export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string;
   }
   const cfg: FinetuneConfig = { ...defaultFinetuneConfig, ...cfgIn };
   validate(cfg);
-  recoverDir(cfg.out);
-  const resuming = cfg.resume && existsSync(join(cfg.out, 'trainer_state', 'state.json'));
+  const hasCk = existsSync(cfg.out) && hasTrainerState(cfg.out);
+  if (cfg.resume && !hasCk) throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const task = loadTask(cfg.task, { world: cfg.world, splits: ['train', 'validation'] });
   const layout = layoutOf(task.kind);
+  const inputs = [{ flag: '--model', path: cfg.model }, ...(task.source === 'user' ? [{ flag: '--task', path: cfg.task }] : [])];
+  const out = openCheckpointDir(cfg.out, {
+    label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume || !hasCk, inputs,
+    existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
+  });
+  return out.use(async () => {
+    let model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added = 0;
+    if (cfg.resume) {
+      const ck = loadTaskCheckpoint(cfg.out);
+      if (ck.head.spec !== cfg.task) throw new ConfigError(`${cfg.out} was finetuned on ${ck.head.spec}, not ${cfg.task}`, 'resume with the same --task, or give another --out');
+      model = ck.model;
+      head = ck.head;
+      tokenizer = loadTokenizer(cfg.out);
+    } else {
+      if (out.existed) out.clear(); // --force: the old run's files go, foreign ones stay
+      const base = loadModel(cfg.model);
+      const t = withTaskTokens(base.tokenizer);
+      tokenizer = t.tokenizer;
+      added = t.added;
+      const first = recordsOf(task, 'train')?.[0];
+      const nClasses = task.labels ? task.labels.length : first?.kind === 'multiple_choice' ? first.choices.length : 0;
+      head = { task: task.name, spec: cfg.task, layout, labels: task.labels, nClasses, classifierDropout: cfg.classifierDropout, specialTokens: TASK_TOKENS };
+      model = taskModelFrom(base.model, tokenizer.vocabSize, layout, nClasses, cfg);
+    }
+    return train(cfg, out, task, model, tokenizer, head, added, onEvent);
+  });
+}
 
-  let model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added = 0;
-  if (resuming) {
-    const ck = loadTaskCheckpoint(cfg.out);
-    if (ck.head.spec !== cfg.task) throw new ConfigError(`${cfg.out} was finetuned on ${ck.head.spec}, not ${cfg.task}`, 'resume with the same --task, or give another --out');
-    model = ck.model;
-    head = ck.head;
-    tokenizer = loadTokenizer(cfg.out);
-  } else {
-    const base = loadModel(cfg.model);
-    const t = withTaskTokens(base.tokenizer);
-    tokenizer = t.tokenizer;
-    added = t.added;
-    const first = recordsOf(task, 'train')?.[0];
-    const nClasses = task.labels ? task.labels.length : first?.kind === 'multiple_choice' ? first.choices.length : 0;
-    head = { task: task.name, spec: cfg.task, layout, labels: task.labels, nClasses, classifierDropout: cfg.classifierDropout, specialTokens: TASK_TOKENS };
-    model = taskModelFrom(base.model, tokenizer.vocabSize, layout, nClasses, cfg);
-  }
+async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added: number, onEvent: (e: FinetuneEvent) => void): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
   const trainRecords = recordsOf(task, 'train');
   if (!trainRecords?.length) throw new FileFormatError(cfg.task, 'the task has no train split', 'a task directory needs train.jsonl');
   const train = encodeAll(cfg.limit ? trainRecords.slice(0, cfg.limit) : trainRecords, tokenizer, head, model.config.blockSize);
@@ -236,8 +251,8 @@ export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string;
   const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts);
 
   let resumedFrom: number | null = null;
-  const metricsPath = join(cfg.out, 'metrics.jsonl');
-  if (resuming) {
+  const metricsPath = out.file('metrics.jsonl');
+  if (cfg.resume) {
     const { state } = loadTrainerState(cfg.out, model);
     trainer.restore(state);
     resumedFrom = state.step;
@@ -247,20 +262,20 @@ export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string;
       writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
     }
   } else {
-    rmSync(metricsPath, { force: true });
+    writeFileAtomic(metricsPath, '');
   }
-  mkdirSync(cfg.out, { recursive: true });
+  out.own('metrics.jsonl');
   const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
 
   onEvent({
-    type: 'start', config: cfg, model: model.config, params: countParams(model.config).total + model.score.numParameters(), task: cfg.task, layout,
+    type: 'start', config: cfg, model: model.config, params: countParams(model.config).total + model.score.numParameters(), task: cfg.task, layout: head.layout,
     labels: head.labels, trainExamples: train.examples.length, valExamples: val?.examples.length ?? 0, steps, stepsPerEpoch,
     truncated: train.truncated + (val?.truncated ?? 0), addedTokens: added, backend: backend().name, threads: backend().threads(), resumedFrom,
   });
 
   const tokJson = tokenizerJsonText(tokenizer.toSpec());
   const save = () => {
-    saveCheckpoint(cfg.out, model, {
+    saveCheckpoint(out, model, {
       extra: { finetune: taskHeadJson(head), training: { ...cfg, model: resolve(cfg.model) } },
       tokenizerJson: { text: tokJson },
       trainerState: trainer.state(),
