@@ -21,11 +21,13 @@ const commands: Record<string, () => Promise<Command>> = {
   score: () => import('./sample.ts').then((m) => m.scoreCommand),
   export: () => import('./sample.ts').then((m) => m.exportCommand),
   eval: () => import('./eval.ts').then((m) => m.evalCommand),
+  finetune: () => import('./finetune.ts').then((m) => m.finetuneCommand),
   world: () => import('./world.ts').then((m) => m.worldCommand),
   chat: () => import('./chat.ts').then((m) => m.chatCommand),
   serve: () => import('./serve.ts').then((m) => m.serveCommand),
   ui: () => import('./serve.ts').then((m) => m.uiCommand),
   sft: () => import('./sft.ts').then((m) => m.sftCommand),
+  rm: () => import('./rm.ts').then((m) => m.rmCommand),
 };
 
 async function usage(): Promise<string> {
@@ -44,10 +46,15 @@ export function version(): string {
   return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
 }
 
+function exitOnEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+}
+
 /** `gptkit … | head -1`: a reader that went away is no error; stop quietly. */
 function quietOnEpipe(): void {
   for (const s of [process.stdout, process.stderr]) {
-    if (s.listenerCount('error') === 0) s.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+    if (!s.listeners('error').includes(exitOnEpipe)) s.on('error', exitOnEpipe);
   }
 }
 
