@@ -159,6 +159,7 @@ export class TokenShards {
     return new TokenShards(dir, {
       dtype: raw.dtype as TokenDtype, vocab_size: vocab as number, eot_token: eot as number,
       tokenizer: typeof raw.tokenizer === 'string' ? raw.tokenizer : '', documents: typeof raw.documents === 'number' ? raw.documents : 0,
+      ...(typeof raw.tokenizer_sha256 === 'string' ? { tokenizer_sha256: raw.tokenizer_sha256 } : {}),
       shards: (raw.shards as { file: string; tokens: number }[]).map((s) => ({ file: s.file, tokens: s.tokens })),
     });
   }
