@@ -91,7 +91,7 @@ export const evalCommand: Command = {
     const results = evaluate({ model: loaded.model, tokenizer: loaded.tokenizer, name: v.model, head }, cfg, onEvent);
     const json = JSON.stringify(results, null, 2) + '\n';
     if (v.out) writeFileAtomic(v.out, json);
-    if (v.json) process.stdout.write(json);
+    if (v.json) console.log(json.trimEnd());
     else {
       console.log(resultsTable(results));
       const cut = Object.entries(results.results).filter(([, m]) => Number(m.truncated) > 0);

@@ -199,7 +199,7 @@ export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string;
   if (cfg.resume && !hasCk) throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const task = loadTask(cfg.task, { world: cfg.world, splits: ['train', 'validation'] });
   const layout = layoutOf(task.kind);
-  const inputs = [{ flag: '--model', path: cfg.model }, ...(task.source === 'user' ? [{ flag: '--task', path: cfg.task }] : [])];
+  const inputs = [...(cfg.model ? [{ flag: '--model', path: cfg.model }] : []), ...(task.source === 'user' ? [{ flag: '--task', path: cfg.task }] : [])];
   const out = openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume || !hasCk, inputs,
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
