@@ -13,17 +13,17 @@ import { TASK_NAMES, type Split } from '../world/index.ts';
 
 const d = defaultEvalConfig;
 export const evalFlags: FlagSpecs = {
-  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (pretrained or finetuned) or Hugging Face GPT-2 directory' },
+  model: { type: 'string', value: 'DIR', path: true, help: 'gptkit checkpoint (pretrained or finetuned) or Hugging Face GPT-2 directory' },
   tasks: { type: 'string', value: 'LIST', help: `comma-separated tasks: ${TASK_NAMES.map((t) => `world:${t}`).join(', ')}, a JSONL file, or a directory of {train,validation,test}.jsonl` },
   shots: { type: 'string', value: 'LIST', default: d.shots.join(','), help: 'comma-separated demonstration counts, each evaluated on its own (e.g. 0,1,4)' },
-  split: { type: 'string', value: 'NAME', default: d.split, help: 'split evaluated: train, validation or test (a single JSONL file is evaluated whole)' },
-  limit: { type: 'number', default: d.limit, help: 'evaluate at most the first N items of each task (0 = all)' },
-  seed: { type: 'number', default: d.seed, help: 'seed for drawing demonstrations from the train split' },
-  world: { type: 'string', value: 'DIR', default: d.world, help: 'world directory for world:NAME tasks (npx gptkit world generate --out DIR)' },
-  'max-gen-tokens': { type: 'number', default: d.maxGenTokens, help: 'generative tasks: tokens generated at most per item' },
-  'batch-size': { type: 'number', default: d.batchSize, help: 'generative tasks: prompts decoded together' },
+  split: { type: 'string', value: 'NAME', choices: ['train', 'validation', 'test'], default: d.split, help: 'split evaluated: train, validation or test (a single JSONL file is evaluated whole)' },
+  limit: { type: 'number', range: { min: 0, int: true }, default: d.limit, help: 'evaluate at most the first N items of each task (0 = all)' },
+  seed: { type: 'number', range: { int: true }, default: d.seed, help: 'seed for drawing demonstrations from the train split' },
+  world: { type: 'string', value: 'DIR', path: true, default: d.world, help: 'world directory for world:NAME tasks (npx gptkit world generate --out DIR)' },
+  'max-gen-tokens': { type: 'number', range: { min: 1, int: true }, default: d.maxGenTokens, help: 'generative tasks: tokens generated at most per item' },
+  'batch-size': { type: 'number', range: { min: 1, int: true }, default: d.batchSize, help: 'generative tasks: prompts decoded together' },
   json: { type: 'boolean', help: 'print the results JSON instead of the table' },
-  out: { type: 'string', value: 'FILE', help: 'also write the results JSON to FILE' },
+  out: { type: 'string', value: 'FILE', path: true, help: 'also write the results JSON to FILE' },
 };
 
 function intList(flag: string, s: string): number[] {
