@@ -226,3 +226,23 @@ test('one slot and a queue of one: a third request gets 429; a stream dropped af
     await one.drain();
   }
 });
+
+test('draining: when the drain timeout passes, streams still running end with an error event and [DONE]', async () => {
+  const s = await startServer({ modelDir: model.dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: 1, maxQueue: 4, drainTimeoutMs: 30 } });
+  const r = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 230, temperature: 0, stream: true }) });
+  assert.equal(r.status, 200);
+  const reader = r.body!.getReader();
+  const decoder = new TextDecoder();
+  let raw = decoder.decode((await reader.read()).value, { stream: true });
+  const drained = s.drain();
+  // Meanwhile new generations are refused with 503 (the app answers them while draining).
+  const late = await s.app.fetch(new Request('http://x/v1/completions', { method: 'POST', body: JSON.stringify({ prompt: 'x' }) }));
+  assert.equal(late.status, 503);
+  assert.equal((await json(late)).error.code, 'server_shutting_down');
+  assert.equal((await s.app.fetch(new Request('http://x/health'))).status, 503);
+  for (let c = await reader.read(); !c.done; c = await reader.read()) raw += decoder.decode(c.value, { stream: true });
+  await drained;
+  const events = raw.split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+  assert.equal(events.at(-1), '[DONE]');
+  assert.equal(JSON.parse(events.at(-2)!).error.code, 'server_shutting_down');
+});

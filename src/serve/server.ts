@@ -3,6 +3,7 @@
 // running ones finish for up to the drain timeout, end the rest (their streams get an error event
 // and [DONE]), then stop the worker.
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
@@ -33,6 +34,8 @@ export interface RunningServer {
   port: number;
   modelName: string;
   context: ServeContext;
+  /** The HTTP application (its fetch answers a Request without the network). */
+  app: Hono;
   /** Stop accepting, finish or end in-flight generations, stop the engine. */
   drain(): Promise<void>;
 }
@@ -80,5 +83,5 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await closed;
     await engine.close();
   })());
-  return { url: `http://${host}:${port}`, port, modelName, context: ctx, drain };
+  return { url: `http://${host}:${port}`, port, modelName, context: ctx, app, drain };
 }
