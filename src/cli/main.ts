@@ -28,6 +28,7 @@ const commands: Record<string, () => Promise<Command>> = {
   ui: () => import('./serve.ts').then((m) => m.uiCommand),
   sft: () => import('./sft.ts').then((m) => m.sftCommand),
   rm: () => import('./rm.ts').then((m) => m.rmCommand),
+  dpo: () => import('./dpo.ts').then((m) => m.dpoCommand),
 };
 
 async function usage(): Promise<string> {
