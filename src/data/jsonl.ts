@@ -1,7 +1,7 @@
 // Streaming JSONL output and the exact-dedup key set.
 // JsonlWriter writes to a temporary name beside the destination and renames it into place on
 // close(), so a crash mid-run never leaves a truncated file under the real name; abort() removes it.
-import { createWriteStream, renameSync, rmSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, mkdirSync, openSync, fsyncSync, closeSync, type WriteStream } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 export class JsonlWriter {
@@ -39,6 +39,8 @@ export class JsonlWriter {
   async close(): Promise<void> {
     await this.flush();
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    const fd = openSync(this.tmp, 'r');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
     renameSync(this.tmp, this.path);
   }
 

@@ -1,5 +1,6 @@
-// Files are written to a temporary name beside their destination and renamed into place, so a
-// crash mid-write leaves the old file intact.
+// Files are written to a temporary name beside their destination, fsynced, and renamed into place
+// (the folder fsynced after), so a crash mid-write leaves the old file intact. Whole output folders
+// are util/output.ts's transactions.
 import { writeFileSync, renameSync, mkdirSync, rmSync, existsSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
@@ -8,7 +9,16 @@ function tmpName(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${counter++}`);
 }
 
-/** Write a file atomically (temp + fsync + rename). */
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+  } catch {
+    // a file system that cannot sync folders
+  }
+}
+
+/** Write a file atomically (temp + fsync + rename + fsync of the folder). */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tmpName(path);
@@ -17,45 +27,22 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     const fd = openSync(tmp, 'r');
     try { fsyncSync(fd); } finally { closeSync(fd); }
     renameSync(tmp, path);
+    fsyncDir(dirname(path));
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
 }
 
-/** Where writeDirAtomic keeps the previous version of `dir` during the swap. */
+/** Where gptkit before output markers kept the previous version of `dir` during a folder swap. */
 export function previousDirName(dir: string): string {
   return join(dirname(dir), `.${basename(dir)}.previous`);
 }
 
 /**
- * Replace a whole directory: `fill(tmpDir)` writes the new contents beside it, then the old
- * directory is moved aside and the new one renamed into place. A crash while filling leaves the
- * old directory as it was; a crash between the two renames leaves it under previousDirName(dir),
- * where recoverDir() puts it back.
+ * A checkpoint written by an earlier gptkit, whose folder swap was cut between its two renames,
+ * waits under previousDirName(dir): put it back.
  */
-export function writeDirAtomic(dir: string, fill: (tmpDir: string) => void): void {
-  const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  recoverDir(dir);
-  const tmp = tmpName(dir);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    fill(tmp);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  const prev = previousDirName(dir);
-  rmSync(prev, { recursive: true, force: true });
-  const hadOld = existsSync(dir);
-  if (hadOld) renameSync(dir, prev);
-  renameSync(tmp, dir);
-  if (hadOld) rmSync(prev, { recursive: true, force: true });
-}
-
-/** If a swap by writeDirAtomic was cut between its renames, put the previous directory back. */
 export function recoverDir(dir: string): void {
   const prev = previousDirName(dir);
   if (!existsSync(dir) && existsSync(prev)) renameSync(prev, dir);
