@@ -9,6 +9,7 @@ import { loadTokenizer } from '../tokenizer/index.ts';
 import { EngineClient } from '../serve/engine-client.ts';
 import { ChatSession } from '../serve/chat-session.ts';
 import { chatTemplateFor } from '../serve/server.ts';
+import { Sampler } from '../generate/sampling.ts';
 import { backendNotice } from '../backend/index.ts';
 import { ConfigError, GptkitError } from '../util/errors.ts';
 
@@ -42,6 +43,8 @@ export const chatCommand: Command = {
     const v = p.values as { model?: string; system?: string; temperature: number; topP: number; topK: number; maxTokens: number; seed: number };
     if (!v.model) throw new ConfigError('--model is required');
     if (!(Number.isInteger(v.maxTokens) && v.maxTokens >= 1)) throw new ConfigError(`--max-tokens must be an integer ≥ 1, got ${v.maxTokens}`);
+    const sampling = { temperature: v.temperature, topP: v.topP, topK: v.topK };
+    new Sampler(sampling); // bad settings are refused now, not at the first message
     const notice = backendNotice();
     if (notice) console.error(notice);
     const tokenizer = loadTokenizer(v.model);
@@ -51,7 +54,7 @@ export const chatCommand: Command = {
     try {
       const session = new ChatSession(engine, template, {
         system: v.system ?? null, maxTokens: v.maxTokens, seed: v.seed,
-        sampling: { temperature: v.temperature, topP: v.topP, topK: v.topK },
+        sampling,
       });
       return await repl(session, engine.info.contextLength);
     } finally {
