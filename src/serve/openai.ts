@@ -10,7 +10,7 @@ import type { EngineClient } from './engine-client.ts';
 import type { Done } from './protocol.ts';
 import { ApiError, invalid } from './api-error.ts';
 import { parseChatRequest, parseCompletionRequest, parseDetokenizeRequest, parseTokenizeRequest, badJson, type CompletionSettings } from './requests.ts';
-import { choiceSeed, runJobs, type Job, type JobEvent, type JobRun } from './jobs.ts';
+import { choiceSeed, runJobs, type Job, type JobRun } from './jobs.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { ServerLimits } from './limits.ts';
 
@@ -111,7 +111,7 @@ function streamRun(c: Context, ctx: ServeContext, run: JobRun, opts: {
     if (opts.start) await opts.start(stream);
     let completion = 0;
     const send = (x: unknown) => stream.writeSSE({ data: JSON.stringify(x) });
-    for await (const e of run.events as AsyncIterable<JobEvent>) {
+    for await (const e of run.events) {
       if (stream.aborted) continue; // drain the engine's last events (the cancel is on its way)
       if (e.kind === 'text') {
         if (e.text) await send(opts.text(e.index, e.text));
