@@ -37,23 +37,27 @@ export const finetuneFlags: FlagSpecs = {
   json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
 };
 
-/** Flags → a FinetuneConfig; null after --help. */
-export function finetuneConfigFromArgs(argv: string[]): (Partial<FinetuneConfig> & { model: string; task: string; out: string }) | null {
+/**
+ * Flags → the settings the user chose; null after --help. Defaults are left to the pipeline, which
+ * fills in GPT-1's for a new run and takes the checkpoint's own on --resume.
+ */
+export function finetuneConfigFromArgs(argv: string[]): (Partial<FinetuneConfig> & { out: string }) | null {
   const p = parseFlags(argv, finetuneFlags);
   if (p.help) {
     console.log(helpText('gptkit finetune --model DIR --task TASK --out DIR [options]', "Finetune a pretrained GPT on a labelled task with GPT-1's recipe: start/delimiter/extract tokens, a linear head on the extract token, L_task + λ·L_LM.", finetuneFlags));
     return null;
   }
-  const v = withConfigFile(p, p.values.config ? readConfigFile(String(p.values.config), finetuneFlags) : {});
+  const file = p.values.config ? readConfigFile(String(p.values.config), finetuneFlags) : {};
+  const v = withConfigFile(p, file);
+  const chosen = new Set([...p.given, ...Object.keys(file)]);
   if (!v.out) throw new ConfigError('--out is required');
-  if (!v.task) throw new ConfigError('--task is required', `e.g. --task ${classificationTasks[1]}`);
-  if (!v.model && !v.resume) throw new ConfigError('--model is required');
+  if (!v.resume && !v.task) throw new ConfigError('--task is required', `e.g. --task ${classificationTasks[1]} (with --resume the run's own task is used)`);
+  if (!v.resume && !v.model) throw new ConfigError('--model is required', "with --resume the run's own model is used");
   const cfg: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json' && val !== undefined) cfg[k] = val;
-  cfg.model ??= '';
+  for (const k of chosen) if (k !== 'config' && k !== 'json') cfg[k] = v[k];
   cfg.resume = Boolean(v.resume);
   cfg.force = Boolean(v.force);
-  return cfg as Partial<FinetuneConfig> & { model: string; task: string; out: string };
+  return cfg as Partial<FinetuneConfig> & { out: string };
 }
 
 export function printFinetuneEvent(e: FinetuneEvent, json: boolean, shouldPrint: (force?: boolean) => boolean): void {

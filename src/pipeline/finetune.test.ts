@@ -102,7 +102,8 @@ test('resume continues exactly where the interrupted run stopped', async () => {
   }), /simulated crash/);
   assert.ok(existsSync(join(out, 'trainer_state', 'state.json')));
   const resumed: FinetuneEvent[] = [];
-  await finetune({ ...cfg, out, resume: true }, (e) => resumed.push(e));
+  await assert.rejects(finetune({ out, resume: true, lr: 1e-3 }), /--resume: --lr 0\.001 differs from the checkpoint's 0\.003/);
+  await finetune({ out, resume: true }, (e) => resumed.push(e)); // the run's own settings
   const start = resumed.find((e) => e.type === 'start') as { resumedFrom: number | null };
   assert.equal(start.resumedFrom, 4);
   const losses = (ev: FinetuneEvent[]) => steps(ev).map((s) => s.loss);
@@ -111,7 +112,8 @@ test('resume continues exactly where the interrupted run stopped', async () => {
   a.forEach(([n, t], i) => assert.deepEqual(t.data, b[i][1].data, n));
   const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(metrics.filter((m) => 'loss' in m).map((m) => m.step), Array.from({ length: 12 }, (_, i) => i + 1));
-  await assert.rejects(finetune({ ...cfg, task: join(taskDir, 'train.jsonl'), out, resume: true }), /was finetuned on .*reviews, not/);
+  await assert.rejects(finetune({ ...cfg, task: join(taskDir, 'train.jsonl'), out, resume: true }), /--resume: --task .*train\.jsonl" differs from the checkpoint's .*reviews"/);
+  await assert.rejects(finetune({ out: join(dir, 'nothing-here'), resume: true }), /--resume: .*nothing-here holds no checkpoint/);
 });
 
 test('a Hugging Face GPT-2 directory and a world task (entailment: premise $ hypothesis) finetune', async () => {

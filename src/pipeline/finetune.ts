@@ -5,7 +5,7 @@
 // of training then linear decay to 0, dropout 0.1 before the head. The result is a checkpoint
 // directory like pretraining's plus the head, with the task in config.json; it resumes exactly.
 import { existsSync, readFileSync, appendFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { OutputDir } from '../util/output.ts';
 import { GPT, gptConfig, countParams, type GptConfig } from '../models/gpt.ts';
@@ -26,7 +26,7 @@ import { ConfigError, FileFormatError } from '../util/errors.ts';
 import { backend } from '../backend/index.ts';
 
 export interface FinetuneConfig {
-  /** Pretrained model: a gptkit checkpoint or a Hugging Face GPT-2 directory. Ignored when resuming. */
+  /** Pretrained model: a gptkit checkpoint or a Hugging Face GPT-2 directory (not needed to resume). */
   model: string;
   /** world:NAME, a JSONL file (all of it trains) or a directory of {train,validation}.jsonl. */
   task: string;
@@ -189,14 +189,55 @@ function validate(c: FinetuneConfig): void {
   if (c.dropout !== null && !(c.dropout >= 0 && c.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${c.dropout}`);
 }
 
-export async function finetune(cfgIn: Partial<FinetuneConfig> & { model: string; task: string; out: string }, onEvent: (e: FinetuneEvent) => void = () => {}): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const flagOf = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+/** Settings that do not change what a resumed run computes. */
+const FREE_ON_RESUME = new Set(['out', 'resume', 'force', 'checkpointEvery', 'world']);
+
+/**
+ * The settings of a resumed run: the checkpoint's own (config.json's "training"); a setting given
+ * again must equal it, except those that do not change the run (where checkpoints go, the world path).
+ */
+function resumeSettings(given: Partial<FinetuneConfig> & { out: string }): FinetuneConfig {
+  const path = join(given.out, 'config.json');
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8')).training ?? {};
+  } catch (e) {
+    throw new FileFormatError(path, `cannot read the run's settings: ${(e as Error).message}`);
+  }
+  const cfg = { ...defaultFinetuneConfig, ...saved } as FinetuneConfig;
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined || (k === 'model' && v === '')) continue;
+    if (FREE_ON_RESUME.has(k)) {
+      (cfg as unknown as Record<string, unknown>)[k] = v;
+      continue;
+    }
+    const now = k === 'model' ? resolve(v as string) : v;
+    if (!same(now, saved[k])) throw new ConfigError(`--resume: ${flagOf(k)} ${JSON.stringify(v)} differs from the checkpoint's ${JSON.stringify(saved[k])}`, 'leave it out to keep the run\'s own setting, or start a new run (another --out, or --force)');
+  }
+  cfg.resume = true;
+  cfg.force = false;
+  return cfg;
+}
+
+/**
+ * Finetune a pretrained model on a task. `cfgIn` holds the settings the caller chose; the rest are
+ * GPT-1's defaults, or, with `resume`, the checkpoint's own. The output folder is checked before any
+ * work (util/output.ts).
+ */
+export async function finetune(cfgIn: Partial<FinetuneConfig> & { out: string }, onEvent: (e: FinetuneEvent) => void = () => {}): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
   for (const k of Object.keys(cfgIn)) {
     if (!(k in defaultFinetuneConfig) && !['model', 'task', 'out'].includes(k)) throw new ConfigError(`unknown finetune option '${k}'`);
   }
-  const cfg: FinetuneConfig = { ...defaultFinetuneConfig, ...cfgIn };
+  if (cfgIn.resume && !(existsSync(cfgIn.out) && hasTrainerState(cfgIn.out))) {
+    throw new ConfigError(`--resume: ${cfgIn.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
+  }
+  if (!cfgIn.resume && !cfgIn.model) throw new ConfigError('no model given', 'pass --model DIR (a gptkit checkpoint or a Hugging Face GPT-2 directory)');
+  if (!cfgIn.resume && !cfgIn.task) throw new ConfigError('no task given', 'pass --task world:NAME, a JSONL file or a task directory');
+  const cfg: FinetuneConfig = cfgIn.resume ? resumeSettings(cfgIn) : { ...defaultFinetuneConfig, ...cfgIn } as FinetuneConfig;
   validate(cfg);
   const hasCk = existsSync(cfg.out) && hasTrainerState(cfg.out);
-  if (cfg.resume && !hasCk) throw new ConfigError(`--resume: ${cfg.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const task = loadTask(cfg.task, { world: cfg.world, splits: ['train', 'validation'] });
   const layout = layoutOf(task.kind);
   const inputs = [...(cfg.model ? [{ flag: '--model', path: cfg.model }] : []), ...(task.source === 'user' ? [{ flag: '--task', path: cfg.task }] : [])];
@@ -276,7 +317,7 @@ async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: Gpt
   const tokJson = tokenizerJsonText(tokenizer.toSpec());
   const save = () => {
     saveCheckpoint(out, model, {
-      extra: { finetune: taskHeadJson(head), training: { ...cfg, model: resolve(cfg.model) } },
+      extra: { finetune: taskHeadJson(head), training: { ...cfg, model: resolve(cfg.model), resume: undefined, force: undefined, out: undefined } },
       tokenizerJson: { text: tokJson },
       trainerState: trainer.state(),
     });
