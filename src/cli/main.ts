@@ -29,6 +29,7 @@ const commands: Record<string, () => Promise<Command>> = {
   sft: () => import('./sft.ts').then((m) => m.sftCommand),
   rm: () => import('./rm.ts').then((m) => m.rmCommand),
   dpo: () => import('./dpo.ts').then((m) => m.dpoCommand),
+  ppo: () => import('./ppo.ts').then((m) => m.ppoCommand),
 };
 
 async function usage(): Promise<string> {
