@@ -63,6 +63,23 @@ test('chat page: a message gets a streamed answer', async () => {
   }
 });
 
+test('chat page: when the conversation outgrows the context, the oldest turns are dropped and the page says so', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${server.url}/`);
+    await page.fill('#max_tokens', '200');
+    for (const [i, text] of ['the cat sat on the mat', 'and then the dog sat on the log'].entries()) {
+      await page.fill('#input', text);
+      await page.click('#send');
+      await page.locator('.msg.assistant[data-done="true"]').nth(i).waitFor({ timeout: 30_000 });
+    }
+    assert.match((await page.locator('.msg.note').allTextContents()).join('\n'), /the 2 oldest messages were dropped to fit the context of 256 tokens/);
+    assert.ok((await page.locator('.msg.assistant').nth(1).textContent())!.length > 0);
+  } finally {
+    await page.close();
+  }
+});
+
 test('ranking page: K answers ranked by clicks become one K-wise preference line', async () => {
   const page = await browser.newPage();
   try {

@@ -20,6 +20,22 @@ function busy(on) {
   $('stop').disabled = !on;
 }
 
+/** Start the stream; while the conversation outgrows the context, its oldest turns are dropped (as `gptkit chat` does). */
+async function request(system, body, signal) {
+  for (let dropped = 0; ; ) {
+    try {
+      const r = await api('/v1/chat/completions', { ...body, messages: system ? [{ role: 'system', content: system }, ...messages] : messages }, signal);
+      if (dropped) show('note', `the ${dropped} oldest messages were dropped to fit the context of ${cfg.contextLength} tokens`);
+      return r;
+    } catch (e) {
+      if (e.code !== 'context_length_exceeded' || messages.length <= 1) throw e;
+      const n = messages[1]?.role === 'assistant' ? 2 : 1;
+      messages.splice(0, n);
+      dropped += n;
+    }
+  }
+}
+
 async function send(text) {
   messages.push({ role: 'user', content: text });
   show('user', text);
@@ -28,7 +44,6 @@ async function send(text) {
   const system = $('system').value.trim();
   const body = {
     model: cfg.model,
-    messages: system ? [{ role: 'system', content: system }, ...messages] : messages,
     temperature: Number($('temperature').value),
     top_p: Number($('top_p').value),
     max_tokens: Number($('max_tokens').value),
@@ -38,8 +53,10 @@ async function send(text) {
   controller = new AbortController();
   busy(true);
   let answer = '';
+  let started = false;
   try {
-    const r = await api('/v1/chat/completions', body, controller.signal);
+    const r = await request(system, body, controller.signal);
+    started = true;
     for await (const data of sse(r)) {
       if (data === '[DONE]') break;
       const chunk = JSON.parse(data);
@@ -56,7 +73,8 @@ async function send(text) {
   } finally {
     delete out.dataset.streaming;
     out.dataset.done = 'true';
-    messages.push({ role: 'assistant', content: answer });
+    if (started) messages.push({ role: 'assistant', content: answer });
+    else messages.pop(); // the message got no answer: it leaves the history
     controller = null;
     busy(false);
   }

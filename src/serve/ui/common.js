@@ -13,12 +13,17 @@ function headers() {
 
 export async function api(path, body, signal) {
   const r = await fetch(path, body === undefined ? { headers: headers(), signal } : { method: 'POST', headers: headers(), body: JSON.stringify(body), signal });
-  if (!r.ok) throw new Error(await errorText(r));
+  if (!r.ok) throw await apiError(r);
   return r;
 }
 
-async function errorText(r) {
-  try { return (await r.json()).error.message; } catch { return `HTTP ${r.status}`; }
+/** An Error with OpenAI's error `code` (e.g. context_length_exceeded) when the body has one. */
+async function apiError(r) {
+  let body = null;
+  try { body = (await r.json()).error; } catch { /* not JSON */ }
+  const e = new Error(body?.message ?? `HTTP ${r.status}`);
+  e.code = body?.code ?? null;
+  return e;
 }
 
 /** Each `data:` payload of an SSE response, in order. */
