@@ -1,0 +1,42 @@
+// The worker-thread engine seen from the event loop: a model directory that cannot load fails the
+// start with its reason; a request the engine refuses ends in onError; text and counts come back.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineClient, EngineError } from './engine-client.ts';
+import { makeTestModel, type TestModel } from './test-model.ts';
+
+let model: TestModel;
+let engine: EngineClient;
+
+before(async () => {
+  model = await makeTestModel();
+  engine = await EngineClient.start({ modelDir: model.dir, maxBatch: 2 });
+});
+
+after(async () => {
+  await engine?.close();
+  model?.remove();
+});
+
+test('a model directory that cannot load fails the start, naming why', async () => {
+  await assert.rejects(EngineClient.start({ modelDir: '/nonexistent/model', maxBatch: 1 }), (e: unknown) => e instanceof EngineError && e.kind === 'fatal' && /no such model directory/.test(e.message));
+});
+
+test('the engine reports the model and generates; a request it refuses ends in onError', async () => {
+  assert.equal(engine.info.contextLength, 256);
+  assert.equal(engine.info.maxBatch, 2);
+  const params = { prompt: [1, 2, 3], maxTokens: 5, sampling: { greedy: true }, seed: 0, stop: [], eosIds: [] };
+  const r = await engine.complete(params);
+  assert.equal(r.finishReason, 'length');
+  assert.equal(r.completionTokens, 5);
+  assert.equal(r.promptTokens, 3);
+  assert.ok(r.text.length > 0);
+  await assert.rejects(engine.complete({ ...params, maxTokens: 300 }), (e: unknown) => e instanceof EngineError && e.kind === 'rejected' && /exceed the context of 256/.test(e.message));
+  assert.equal(engine.stats.inFlight, 0);
+});
+
+test('after close, generations fail at once instead of hanging', async () => {
+  const other = await EngineClient.start({ modelDir: model.dir, maxBatch: 1 });
+  await other.close();
+  await assert.rejects(other.complete({ prompt: [1], maxTokens: 2, sampling: {}, seed: 0, stop: [], eosIds: [] }), (e: unknown) => e instanceof EngineError && e.kind === 'closed');
+});
