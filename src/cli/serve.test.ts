@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestModel, type TestModel } from '../serve/test-model.ts';
 
@@ -111,4 +111,20 @@ test('gptkit serve: SIGTERM lets the stream in flight finish, then exits 0', asy
   assert.match(p.out(), /SIGTERM: draining \(1 generations in flight/);
   assert.match(p.out(), /stopped/);
   await assert.rejects(fetch(`${url}/health`), 'no longer listening');
+});
+
+test('gptkit serve refuses bad limits before loading anything; gptkit ui serves a run\'s metrics until SIGTERM', async () => {
+  const bad = run(['serve', '--model', model.dir, '--max-batch', '0']);
+  assert.equal(await bad.exit, 1);
+  assert.match(bad.err(), /--max-batch must be an integer ≥ 1, got 0/);
+  const runDir = join(model.dir, '..', 'ui-run');
+  mkdirSync(runDir);
+  writeFileSync(join(runDir, 'metrics.jsonl'), JSON.stringify({ step: 1, loss: 3 }) + '\n');
+  const ui = run(['ui', '--run', runDir, '--port', '0']);
+  await ui.until(/dashboard of .* at (http:\/\/127\.0\.0\.1:\d+)\/dashboard/);
+  const url = /at (http:\/\/127\.0\.0\.1:\d+)\/dashboard/.exec(ui.out())![1];
+  const r = (await (await fetch(`${url}/ui/api/metrics`)).json()) as { records: unknown[] };
+  assert.deepEqual(r.records, [{ step: 1, loss: 3 }]);
+  ui.child.kill('SIGTERM');
+  assert.equal(await ui.exit, 0, ui.err());
 });
