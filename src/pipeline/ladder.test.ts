@@ -2,7 +2,7 @@
 // second run reuses what is there instead of recomputing it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLadder, type LadderEvent } from './ladder.ts';
@@ -40,4 +40,30 @@ test('ladder: world → tokenizer → pretraining → samples, then reuse', asyn
   assert.ok(again.filter((e) => e.type === 'stage').slice(0, 3).every((e) => (e as { detail: string }).detail.startsWith('reusing')));
   assert.equal(statSync(join(out, 'gpt', 'model.safetensors')).mtimeMs, mtime);
   assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).steps, 6);
+});
+
+test('ladder: a stage is reused only with the settings it was built from; changed ones rebuild it and what follows', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'gptkit-ladder-hash-'));
+  const base = { out, steps: 4, batchSize: 4, preset: 'nano', vocabSize: 400 };
+  const first = await runLadder(base);
+  assert.equal(typeof first.val_loss, 'number');
+  const details = async (cfg: Record<string, unknown>) => {
+    const ev: LadderEvent[] = [];
+    const summary = await runLadder(cfg, (e) => ev.push(e));
+    return { summary, stages: Object.fromEntries(ev.filter((e) => e.type === 'stage').map((e) => [(e as { stage: string }).stage, (e as { detail: string }).detail])) };
+  };
+  const same = await details(base);
+  assert.match(same.stages.pretrain, /^reusing/);
+  assert.equal(same.summary.val_loss, first.val_loss, 'a reused stage keeps its measured figure in summary.json');
+  const vocab = await details({ ...base, vocabSize: 420 });
+  assert.match(vocab.stages.world, /^reusing/);
+  assert.match(vocab.stages.tokenizer, /settings changed: vocabSize 400 → 420/);
+  assert.match(vocab.stages.pretrain, /an earlier stage was rebuilt/);
+  assert.equal(vocab.summary.vocab_size, 420);
+  const seed = await details({ ...base, vocabSize: 420, seed: 1 });
+  assert.match(seed.stages.world, /settings changed: seed 0 → 1/);
+  // A foreign file in the run folder is refused before anything runs.
+  const foreign = mkdtempSync(join(tmpdir(), 'gptkit-ladder-foreign-'));
+  writeFileSync(join(foreign, 'notes.txt'), 'mine');
+  await assert.rejects(runLadder({ ...base, out: foreign }), /holds files gptkit did not write \(notes\.txt\)/);
 });

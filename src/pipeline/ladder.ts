@@ -16,7 +16,7 @@ import { loadModel } from '../interop/load.ts';
 import { gptConfig } from '../models/gpt.ts';
 import { openCheckpointDir } from '../interop/checkpoint.ts';
 import { ConfigError } from '../util/errors.ts';
-import { OutputDir, legacyByNames } from '../util/output.ts';
+import { OutputDir } from '../util/output.ts';
 import { InterruptedError } from '../util/signals.ts';
 import { checkRange, positiveInt, type Range } from '../util/ranges.ts';
 
@@ -80,7 +80,7 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
   validateLadderConfig(cfgIn);
   const cfg = { ...defaultLadderConfig, ...cfgIn };
   const t0 = performance.now();
-  const run = OutputDir.open(cfg.out, { kind: 'run', update: true, label: `--out ${cfg.out}`, legacy: legacyByNames([], (n) => RUN_ENTRIES.has(n)) });
+  const run = OutputDir.open(cfg.out, { kind: 'run', update: true, label: `--out ${cfg.out}`, legacy: (_d, entries) => (entries.every((n) => RUN_ENTRIES.has(n)) ? entries : null) });
   run.own('world', 'tokenizer', 'gpt');
   const worldDir = join(cfg.out, 'world');
   const tokDir = join(cfg.out, 'tokenizer');
