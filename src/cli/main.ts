@@ -30,6 +30,7 @@ const commands: Record<string, () => Promise<Command>> = {
   rm: () => import('./rm.ts').then((m) => m.rmCommand),
   dpo: () => import('./dpo.ts').then((m) => m.dpoCommand),
   ppo: () => import('./ppo.ts').then((m) => m.ppoCommand),
+  judge: () => import('./judge.ts').then((m) => m.judgeCommand),
 };
 
 async function usage(): Promise<string> {
