@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Command>> = {
   export: () => import('./sample.ts').then((m) => m.exportCommand),
   eval: () => import('./eval.ts').then((m) => m.evalCommand),
   finetune: () => import('./finetune.ts').then((m) => m.finetuneCommand),
+  experiment: () => import('./experiment.ts').then((m) => m.experimentCommand),
   world: () => import('./world.ts').then((m) => m.worldCommand),
   chat: () => import('./chat.ts').then((m) => m.chatCommand),
   serve: () => import('./serve.ts').then((m) => m.serveCommand),
