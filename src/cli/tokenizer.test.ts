@@ -77,3 +77,17 @@ test('mistakes get one clear line and a non-zero exit, never a stack trace', asy
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /input item 2 is "x", expected an integer token id/);
 });
+
+test('tokenizer train --model wordpiece writes tokenizer.json + vocab.txt that tokenize reads', () => {
+  writeFileSync(join(dir, 'wp.txt'), text.repeat(3));
+  const out = join(dir, 'wp');
+  const r = gptkit(['tokenizer', 'train', '--model', 'wordpiece', '--data', join(dir, 'wp.txt'), '--vocab-size', '300', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /WordPiece tokens/);
+  const vocab = readFileSync(join(out, 'vocab.txt'), 'utf8').split('\n');
+  assert.deepEqual(vocab.slice(0, 5), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  assert.equal(JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')).model.type, 'WordPiece');
+  const ids = JSON.parse(gptkit(['tokenize', '--tokenizer', out, '--json'], 'Hello [MASK] world').stdout) as number[];
+  assert.ok(!ids.includes(4), 'special token not injected from text');
+  assert.equal(gptkit(['tokenize', '--tokenizer', out, '--decode'], JSON.stringify(ids)).stdout.replace(/ /g, ''), 'hello[mask]world');
+});

@@ -6,6 +6,7 @@ import { fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
 import { loadTokenizer, trainBpe, encodeParallel, openTokenizerDir, type TrainProgress } from '../tokenizer/index.ts';
 import { readDocuments } from '../data/readers.ts';
+import { trainWordPiece, loadWordPiece, isWordPiecePath, BERT_SPECIAL_TOKENS, type WordPieceTokenizer } from '../tokenizer/wordpiece.ts';
 
 export const trainFlags: FlagSpecs = {
   data: { type: 'strings', value: 'FILE', help: 'training text: .txt, .jsonl, .parquet (each optionally .gz) or folders of them — the same reader as pretrain and data shards' },
@@ -17,6 +18,7 @@ export const trainFlags: FlagSpecs = {
   'special-tokens': { type: 'strings', value: 'TOKEN', default: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'], help: 'special tokens, given the last ids in this order' },
   'min-frequency': { type: 'number', default: 2, range: { min: 1, int: true }, help: 'never merge a pair seen fewer times (training may stop below --vocab-size)' },
   json: { type: 'boolean', help: 'print progress and the result as JSON lines' },
+  model: { type: 'string', value: 'bpe|wordpiece', default: 'bpe', choices: ['bpe', 'wordpiece'], help: "'bpe': byte-level BPE (GPT-2); 'wordpiece': BERT's (writes tokenizer.json + vocab.txt; special tokens default to [PAD] [UNK] [CLS] [SEP] [MASK])" },
 };
 
 export const tokenizeFlags: FlagSpecs = {
@@ -46,12 +48,13 @@ async function train(argv: string[]): Promise<number> {
     console.log(helpText('gptkit tokenizer train --data FILE… --vocab-size N --out DIR [options]', 'Train a byte-level BPE tokenizer (GPT-2 pre-tokenization) and write DIR/tokenizer.json.', trainFlags));
     return 0;
   }
-  const v = p.values as { data?: string[]; vocabSize?: number; out?: string; specialTokens: string[]; minFrequency: number; json?: boolean; textField: string; onError: 'fail' | 'skip'; force?: boolean };
+  const v = p.values as { data?: string[]; vocabSize?: number; out?: string; specialTokens: string[]; minFrequency: number; json?: boolean; textField: string; onError: 'fail' | 'skip'; force?: boolean; model: 'bpe' | 'wordpiece' };
   if (!v.data) throw new ConfigError('--data is required');
   if (v.vocabSize === undefined) throw new ConfigError('--vocab-size is required');
   if (!v.out) throw new ConfigError('--out is required');
   const data = v.data, vocabSize = v.vocabSize;
   const out = openTokenizerDir(v.out, { label: `--out ${v.out}`, force: Boolean(v.force), inputs: data.map((path) => ({ flag: '--data', path })) });
+  if (v.model === 'wordpiece') return out.use(() => trainWordPieceCli(v as typeof v & { out: string; data: string[]; vocabSize: number }, p.given.has('specialTokens'), out));
   return out.use(async () => {
   const start = performance.now();
   const say = (record: object, line: string): void => console.log(v.json ? JSON.stringify(record) : line);
@@ -73,6 +76,28 @@ async function train(argv: string[]): Promise<number> {
     `wrote ${v.out}/tokenizer.json: ${tokenizer.vocabSize} ids (256 bytes + ${tokenizer.merges.length} merges + ${tokenizer.specialTokens.size} special) in ${fmtDuration(seconds)}`);
   return 0;
   });
+}
+
+/** --model wordpiece: BERT's vocabulary, written as tokenizer.json + vocab.txt. */
+async function trainWordPieceCli(v: { data: string[]; vocabSize: number; out: string; specialTokens: string[]; minFrequency: number; json?: boolean; textField: string; onError: 'fail' | 'skip' }, specialsGiven: boolean, out: ReturnType<typeof openTokenizerDir>): Promise<number> {
+  const start = performance.now();
+  const say = (record: object, line: string): void => console.log(v.json ? JSON.stringify(record) : line);
+  const specialTokens = specialsGiven ? v.specialTokens : [...BERT_SPECIAL_TOKENS];
+  say({ event: 'start', model: 'wordpiece', data: v.data, vocabSize: v.vocabSize, out: v.out, specialTokens, minFrequency: v.minFrequency },
+    `training a ${v.vocabSize}-token WordPiece vocabulary on ${v.data.length} path(s); special tokens: ${specialTokens.join(' ')}; min frequency ${v.minFrequency}`);
+  const texts = (async function* () {
+    const onMalformed = (m: { file: string; line: number; message: string }) => console.error(`warning: skipped ${m.file}:${m.line}: ${m.message}`);
+    for await (const doc of readDocuments(v.data, { textField: v.textField, onError: v.onError, onMalformed, txtMode: 'paragraph' })) yield doc.text;
+  })();
+  const tokenizer = await trainWordPiece(texts, {
+    vocabSize: v.vocabSize, specialTokens, minFrequency: v.minFrequency,
+    onProgress: (e) => say({ event: 'progress', ...e }, `${e.phase === 'count' ? 'counted' : 'merging'}: ${fmtCount(e.words)} distinct words, ${e.vocab} tokens (${fmtDuration((performance.now() - start) / 1000)})`),
+  });
+  out.commitSync((staging) => tokenizer.save(staging), { replaceAll: true });
+  const seconds = (performance.now() - start) / 1000;
+  say({ event: 'done', model: 'wordpiece', vocabSize: tokenizer.vocabSize, seconds, out: v.out },
+    `wrote ${v.out}/tokenizer.json and vocab.txt: ${tokenizer.vocabSize} WordPiece tokens in ${fmtDuration(seconds)}`);
+  return 0;
 }
 
 export const tokenizerCommand: Command = {
@@ -99,6 +124,19 @@ function parseIds(text: string): number[] {
   });
 }
 
+/** A WordPiece tokenizer (BERT): ids without [CLS]/[SEP], or the text of ids. */
+function tokenizeWordPiece(tok: WordPieceTokenizer, input: string, v: { json?: boolean; allowSpecial?: boolean; decode?: boolean }): number {
+  if (v.decode) {
+    const text = tok.decode(parseIds(input));
+    if (v.json) console.log(JSON.stringify(text));
+    else process.stdout.write(text);
+    return 0;
+  }
+  const ids = tok.encode(input, v.allowSpecial ? { allowedSpecial: 'all' } : {});
+  console.log(v.json ? JSON.stringify(ids) : ids.join(' '));
+  return 0;
+}
+
 export const tokenizeCommand: Command = {
   summary: 'text on stdin → token ids (or ids → text with --decode)',
   async run(argv) {
@@ -108,6 +146,7 @@ export const tokenizeCommand: Command = {
       return 0;
     }
     const v = p.values as { tokenizer: string; json?: boolean; allowSpecial?: boolean; decode?: boolean; threads: number };
+    if (isWordPiecePath(v.tokenizer)) return tokenizeWordPiece(loadWordPiece(v.tokenizer), await readStdin(), v);
     const tokenizer = loadTokenizer(v.tokenizer);
     const input = await readStdin();
     if (v.decode) {

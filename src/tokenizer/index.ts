@@ -34,6 +34,7 @@ export { readTexts } from './corpus.ts';
 export { StreamDecoder } from './stream-decoder.ts';
 export { encodeParallel } from './parallel.ts';
 export { gpt2Tokenizer, GPT2_EOT } from './gpt2.ts';
+export { WordPieceTokenizer, trainWordPiece, loadWordPiece, isWordPiecePath, parseVocabTxt, parseWordPieceJson, bertNormalize, bertPreTokenize, BERT_SPECIAL_TOKENS, type WordPieceOptions, type EncodedPair } from './wordpiece.ts';
 
 /** Names loadTokenizer knows without a path. */
 export const BUILTIN_TOKENIZERS = ['gpt2'] as const;
