@@ -80,7 +80,7 @@ export async function run(): Promise<void> {
         name: 'serve', config: 'small', streams: STREAMS, prompt_tokens: PROMPT, new_tokens: NEW,
         value: Number(median(together).toFixed(1)), unit: 'tokens/s', ref: 'one stream alone', ref_value: Number(median(alone).toFixed(1)),
         ttft_p50_ms: Number((percentile(ttft, 0.5) * 1000).toFixed(1)), ttft_p99_ms: Number((percentile(ttft, 0.99) * 1000).toFixed(1)),
-        ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), cpu: cpuModel(),
+        ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), kernels: server.context.engine.info.kernels, cpu: cpuModel(),
       });
     } finally {
       await server.drain();

@@ -79,7 +79,7 @@ export const serveCommand: Command = {
     });
     const info = server.context.engine.info;
     const chat = 'unavailable' in server.context.chat ? `no chat (${server.context.chat.unavailable})` : 'chat: ChatML';
-    console.log(`gptkit serve: '${server.modelName}' (${(info.parameters / 1e6).toFixed(1)}M parameters, context ${info.contextLength}, ${chat}) at ${server.url}/v1 — web UI at ${server.url}/`);
+    console.log(`gptkit serve: '${server.modelName}' (${(info.parameters / 1e6).toFixed(1)}M parameters, context ${info.contextLength}, ${chat}, kernels ${info.kernels}) at ${server.url}/v1 — web UI at ${server.url}/`);
     console.log(`limits: ${Object.entries(limits).map(([k, n]) => `--${limitFlags[k as keyof ServerLimits][0]} ${n}`).join(' ')}${apiKey ? '; API key required' : ''}`);
     const sig = await untilSignal();
     console.log(`gptkit serve: ${sig}: draining (${server.context.engine.stats.inFlight} generations in flight, up to ${limits.drainTimeoutMs} ms)`);

@@ -25,6 +25,7 @@ test('a model directory that cannot load fails the start, naming why', async () 
 test('the engine reports the model and generates; a request it refuses ends in onError', async () => {
   assert.equal(engine.info.contextLength, 256);
   assert.equal(engine.info.maxBatch, 2);
+  assert.match(engine.info.kernels, /^(native|ts) \S+ ×\d+$/);
   const params = { prompt: [1, 2, 3], maxTokens: 5, sampling: { greedy: true }, seed: 0, stop: [], eosIds: [] };
   const r = await engine.complete(params);
   assert.equal(r.finishReason, 'length');

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel } from '../interop/load.ts';
 import { countParams } from '../models/gpt.ts';
+import { backend } from '../backend/index.ts';
 import { StreamDecoder } from '../tokenizer/index.ts';
 import { StopMatcher } from '../generate/stop.ts';
 import { BatchEngine } from './engine.ts';
@@ -28,7 +29,7 @@ function start(opts: WorkerOptions): void {
   const { model, tokenizer, source } = loadModel(opts.modelDir);
   const engine = new BatchEngine(model, { maxBatch: opts.maxBatch });
   const c = model.config;
-  post({ type: 'ready', info: { contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, parameters: countParams(c).total, source, maxBatch: opts.maxBatch } });
+  post({ type: 'ready', info: { contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, parameters: countParams(c).total, source, maxBatch: opts.maxBatch, kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}` } });
 
   const states = new Map<string, TextState>();
   // This step's event of each request it touched.

@@ -13,6 +13,8 @@ export interface ModelInfo {
   parameters: number;
   source: 'gptkit' | 'hf-gpt2';
   maxBatch: number;
+  /** The kernels the worker runs on, e.g. 'native avx512 ×2' or 'ts ×1'. */
+  kernels: string;
 }
 
 /** One generation: prompt ids, budget, sampling, stop strings. */
