@@ -72,6 +72,8 @@ export function sharedClassifier(clf: QualityClassifier): { header: ClassifierHe
  * done in a small JavaScript bootstrap; tsx is resolved from here, so any working directory works.)
  */
 function workerBootstrap(): string {
+  // Compiled (the published package): the worker's .js sits beside this file and needs no loader.
+  if (import.meta.url.endsWith('.js')) return `import(${JSON.stringify(new URL('./minhash-worker.js', import.meta.url).href)});`;
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const entry = JSON.stringify(new URL('./minhash-worker.ts', import.meta.url).href);
   return `import(${api}).then((tsx) => { tsx.register(); return import(${entry}); });`;
