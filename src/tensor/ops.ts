@@ -196,6 +196,16 @@ function unary(x: Tensor, f: (v: number) => number, df: (v: number, y: number) =
   return out;
 }
 
+/** erf(x) by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, below float32 noise in GELU). */
+function erf(x: number): number {
+  const s = x < 0 ? -1 : 1, a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+}
+/** GELU in its exact erf form, x·Φ(x) (BERT's "gelu"; op.gelu is GPT-2's tanh form). */
+export const geluErf = (x: Tensor) =>
+  unary(x, (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)), (v) => 0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) * 0.3989422804014327);
 export const tanh = (x: Tensor) => unary(x, Math.tanh, (_v, y) => 1 - y * y);
 export const relu = (x: Tensor) => unary(x, (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0));
 export const sigmoid = (x: Tensor) => unary(x, (v) => 1 / (1 + Math.exp(-v)), (_v, y) => y * (1 - y));
