@@ -179,9 +179,8 @@ function requireAddon(): Addon {
   return addon;
 }
 
-// One test walks threads 2 → 1 only: the addon's pool (native/src/addon.cc) cannot grow back after it
-// has run a parallel job (a new worker starts with a stale generation and runs a null job), so this
-// file never raises the thread count once it has lowered it.
+// Threads 2 → 1 within one test: the same bits at either count (the pool's growing back after a job is
+// threads.test.ts's subject).
 test('native matches the reference on every SIMD level, with the same bits on a rerun and on 1 or 2 threads', () => {
   const addon = requireAddon();
   const native = nativeGemm(addon);

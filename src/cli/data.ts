@@ -46,10 +46,18 @@ export function shardTokenizer(nameOrDir: string): ShardTokenizer {
   return { name: nameOrDir, vocabSize: tok.vocabSize, eotToken: eot, fingerprint: tokenizerFingerprint(tok), encode: (text) => tok.encode(text) };
 }
 
-function progressLine(p: CurateProgress, start: number): string {
+/** What each phase is doing when it starts (before it has counted anything). */
+const PHASE_START: Record<string, string> = {
+  train: 'training the quality classifier', cluster: 'clustering near-duplicate signatures', dedup: 'writing the documents fuzzy dedup kept',
+  mix: 'mixing the sources', shards: 'tokenizing into shards', read: 'reading', done: 'done',
+};
+
+export function progressLine(p: CurateProgress, start: number): string {
   const t = fmtDuration((performance.now() - start) / 1000);
+  if (p.docs === 0 && p.phase !== 'read') return `${p.phase}: ${PHASE_START[p.phase] ?? 'starting'} [${t}]`;
   const rate = p.phase === 'read' ? ` (${(p.bytes / 1e6 / Math.max(1e-9, (performance.now() - start) / 1000)).toFixed(1)} MB/s)` : '';
-  return `${p.phase}: ${fmtCount(p.docs)} docs${p.bytes ? `, ${fmtCount(p.bytes)} bytes` : ''}${rate} [${t}]`;
+  const what = p.phase === 'cluster' ? 'signatures' : 'docs';
+  return `${p.phase}: ${fmtCount(p.docs)} ${what}${p.bytes ? `, ${fmtCount(p.bytes)} bytes` : ''}${rate} [${t}]`;
 }
 
 async function runCurate(argv: string[]): Promise<number> {

@@ -2,8 +2,10 @@
 import type { Command } from './main.ts';
 import { parseFlags, helpText, withConfigFile, type FlagSpecs } from './flags.ts';
 import { readConfigFile } from './config-file.ts';
-import { pretrain, defaultPretrainConfig, pretrainRanges as R, type PretrainConfig, type PretrainEvent } from '../pipeline/pretrain.ts';
+import { pretrain, pretrainBertRun, defaultPretrainConfig, pretrainRanges as R, type PretrainConfig, type PretrainEvent } from '../pipeline/pretrain.ts';
 import { presets, type GptConfig } from '../models/gpt.ts';
+import { bertPresets } from '../models/bert.ts';
+import { isBertDir } from '../interop/hf-bert.ts';
 import { backendNotice } from '../backend/index.ts';
 import { stepLine, throttle, fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -14,7 +16,8 @@ export const pretrainFlags: FlagSpecs = {
   data: { type: 'strings', value: 'FILE', path: true, help: 'training text (.txt, .jsonl, .parquet, ± .gz) or a token-shard index.json' },
   out: { type: 'string', value: 'DIR', path: true, help: 'checkpoint directory (config.json, model.safetensors, tokenizer.json, trainer_state/, metrics.jsonl)' },
   tokenizer: { type: 'string', value: 'DIR', path: true, default: d.tokenizer, help: "tokenizer directory, or 'gpt2'" },
-  preset: { type: 'string', value: 'NAME', default: d.preset, help: `model preset: ${Object.keys(presets).join(', ')}` },
+  arch: { type: 'string', value: 'gpt|bert', choices: ['gpt', 'bert'], default: d.arch, help: "'bert': a BERT encoder on MLM + NSP sentence pairs (needs a WordPiece --tokenizer; presets bert-*, default bert-world-tiny)" },
+  preset: { type: 'string', value: 'NAME', default: d.preset, help: `model preset: ${Object.keys(presets).join(', ')} (with --arch bert: ${Object.keys(bertPresets).join(', ')})` },
   'n-layer': { type: 'number', range: { min: 1, int: true }, help: 'override the preset: transformer blocks' },
   'n-head': { type: 'number', range: { min: 1, int: true }, help: 'override the preset: attention heads' },
   'n-embd': { type: 'number', range: { min: 1, int: true }, help: 'override the preset: model width' },
@@ -81,7 +84,7 @@ export function pretrainConfigFromArgs(argv: string[]): (Partial<PretrainConfig>
 
 export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint: (force?: boolean) => boolean): void {
   if (json) {
-    if (e.type !== 'tokenize' || shouldPrint()) console.log(JSON.stringify(e.type === 'start' ? { ...e, config: undefined } : e));
+    if (e.type !== 'tokenize' || shouldPrint(e.done)) console.log(JSON.stringify(e.type === 'start' ? { ...e, config: undefined } : e));
     return;
   }
   switch (e.type) {
@@ -89,7 +92,7 @@ export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint:
       console.error(`warning: skipped ${e.file}:${e.line}: ${e.message}`);
       break;
     case 'tokenize':
-      if (shouldPrint()) console.log(`tokenizing: ${fmtCount(e.docs)} documents, ${fmtCount(e.tokens)} tokens`);
+      if (shouldPrint(e.done)) console.log(`tokenizing: ${fmtCount(e.docs)} documents, ${fmtCount(e.tokens)} tokens${e.done ? ' (done)' : ''}`);
       break;
     case 'start': {
       const m = e.model;
@@ -141,7 +144,8 @@ export const pretrainCommand: Command = {
     if (!json) console.log(describeRun(cfg));
     const t0 = performance.now();
     const tick = throttle(json ? 0 : 2);
-    await pretrain(cfg, (e) => printPretrainEvent(e, json, tick));
+    const bert = cfg.arch === 'bert' || (cfg.resume && cfg.arch === undefined && isBertDir(cfg.out));
+    await (bert ? pretrainBertRun : pretrain)(cfg, (e) => printPretrainEvent(e, json, tick));
     if (!json) console.log(`total time ${fmtDuration((performance.now() - t0) / 1000)}`);
     return 0;
   },

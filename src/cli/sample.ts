@@ -55,7 +55,7 @@ export const sampleCommand: Command = {
     if (!v.json && res.some(full)) console.error(`note: stopped before --max-tokens ${v.maxTokens}: the model's context of ${ctx} tokens filled up (prompt ${res[0].promptTokens} tokens)`);
     const tokens = res.reduce((s, r) => s + r.completionTokens, 0);
     if (v.json) {
-      console.log(JSON.stringify({ samples: res.map((r) => ({ text: r.text, finish_reason: r.finishReason, completion_tokens: r.completionTokens, ...(full(r) ? { context_full: true } : {}) })), prompt_tokens: res[0].promptTokens, tokens_per_sec: tokens / sec }));
+      console.log(JSON.stringify({ samples: res.map((r) => ({ text: r.text, tokens: r.tokens, finish_reason: r.finishReason, completion_tokens: r.completionTokens, ...(full(r) ? { context_full: true } : {}) })), prompt_tokens: res[0].promptTokens, tokens_per_sec: tokens / sec }));
     } else if (stream) {
       process.stdout.write('\n');
       console.error(`[${res[0].completionTokens} tokens, ${(tokens / sec).toFixed(1)} tok/s, finish: ${res[0].finishReason}]`);

@@ -51,3 +51,19 @@ test('eos, stop callback and the context limit end sequences', () => {
   assert.equal(long.tokens.length, 10 - 3 + 1, 'stops when the context is full');
   assert.throws(() => generate(model, [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]], (l) => argmax(l), { maxTokens: 1 }), /leaves no room/);
 });
+
+test('every decoding step’s logits equal a full recomputation within 1e-4', () => {
+  const model = new GPT(gptConfig('nano', { vocabSize: 60, blockSize: 32 }), 3).eval();
+  const prompt = [4, 8, 15, 16, 23];
+  const seq = [...prompt];
+  let worst = 0;
+  generate(model, [prompt], (logits) => {
+    const full = noGrad(() => scope(() => model.forward(Int32Array.from(seq), 1, seq.length, undefined, { lastOnly: true }).logits.data.slice()));
+    for (let i = 0; i < logits.length; i++) worst = Math.max(worst, Math.abs(logits[i] - full[i]));
+    const t = argmax(logits);
+    seq.push(t);
+    return t;
+  }, { maxTokens: 10 });
+  assert.equal(seq.length, prompt.length + 10);
+  assert.ok(worst < 1e-4, `max |cached − recomputed| = ${worst}`);
+});

@@ -23,6 +23,8 @@ export interface TextGeneration {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+  /** The ids generated (with a stop string, the last ones hold it although the text ends before it). */
+  tokens: number[];
   /** log p of each generated token under the model (raw distribution). */
   tokenLogprobs: number[];
 }
@@ -91,7 +93,7 @@ function* textSteps(model: GPT, tokenizer: Tokenizer, prompts: string[], opts: T
       if (r.stopped) g.finishReason = 'stop';
       else emit(b, matchers[b].flush());
     }
-    return { text: texts[b], finishReason: g.finishReason, promptTokens: ids[b].length, completionTokens: g.tokens.length, tokenLogprobs: logprobs[b].slice(0, g.tokens.length) };
+    return { text: texts[b], finishReason: g.finishReason, promptTokens: ids[b].length, completionTokens: g.tokens.length, tokens: g.tokens, tokenLogprobs: logprobs[b].slice(0, g.tokens.length) };
   });
 }
 

@@ -82,3 +82,52 @@ test('a malformed record stops pretraining, or is skipped and reported with --on
   assert.equal(skipped.length, 1);
   assert.deepEqual({ ...skipped[0], message: undefined }, { type: 'malformed', file: bad, line: 201, message: undefined });
 });
+
+test('a poisoned step stops the run before its update; the last checkpoint stays as it was', async () => {
+  const { GPT } = await import('../models/gpt.ts');
+  const { scale } = await import('../tensor/ops.ts');
+  const out = join(dir, 'poisoned');
+  const clean = join(dir, 'clean-2');
+  await pretrain({ ...base, steps: 2, data: [corpus], tokenizer: tokDir, out: clean });
+  const forward = GPT.prototype.forward;
+  let calls = 0;
+  GPT.prototype.forward = function (this: InstanceType<typeof GPT>, ...args: Parameters<typeof forward>) {
+    const r = forward.apply(this, args);
+    // Training forwards have targets; the third one (step 3) returns a NaN loss.
+    if (args[3] && ++calls === 3 && r.loss) return { ...r, loss: scale(r.loss, NaN) };
+    return r;
+  } as typeof forward;
+  try {
+    await assert.rejects(pretrain({ ...base, steps: 5, checkpointEvery: 2, data: [corpus], tokenizer: tokDir, out }), /training diverged at step 3: the loss \(NaN\) is not finite/);
+  } finally {
+    GPT.prototype.forward = forward;
+  }
+  assert.equal(JSON.parse(readFileSync(join(out, 'trainer_state', 'state.json'), 'utf8')).step, 2);
+  const saved = loadCheckpoint(out).model.namedParameters();
+  for (const [n, t] of saved) assert.ok(t.data.every(Number.isFinite), `${n} is finite`);
+});
+
+test('training on token shards resumes exactly too', async () => {
+  const shards = join(dir, 'shards-resume');
+  const { main } = await import('../cli/main.ts');
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.equal(await main(['data', 'shards', '--data', corpus, '--tokenizer', tokDir, '--out', shards]), 0);
+  } finally {
+    console.log = log;
+  }
+  const data = [join(shards, 'index.json')];
+  const losses = (ev: PretrainEvent[]) => ev.filter((e) => e.type === 'step').map((e) => (e as { loss: number }).loss);
+  const full: PretrainEvent[] = [];
+  await pretrain({ ...base, data, tokenizer: tokDir, out: join(dir, 'sh-full') }, (e) => full.push(e));
+  const out = join(dir, 'sh-crashy');
+  const first: PretrainEvent[] = [];
+  await assert.rejects(pretrain({ ...base, checkpointEvery: 3, data, tokenizer: tokDir, out }, (e) => {
+    first.push(e);
+    if (e.type === 'step' && e.step === 5) throw new Error('simulated crash');
+  }), /simulated crash/);
+  const resumed: PretrainEvent[] = [];
+  await pretrain({ out, resume: true }, (e) => resumed.push(e));
+  assert.deepEqual([...losses(first).slice(0, 3), ...losses(resumed)], losses(full));
+});

@@ -19,8 +19,11 @@ import { readDocuments, TokenShards } from '../data/index.ts';
 import { Rng } from '../util/rng.ts';
 import { ConfigError } from '../util/errors.ts';
 import { backend } from '../backend/index.ts';
+import { pretrainBert } from './pretrain-bert.ts';
 
 export interface PretrainConfig extends TrainOptions {
+  /** 'gpt', or 'bert' (MLM + NSP on sentence pairs: pretrainBertRun, pipeline/pretrain-bert.ts). */
+  arch: 'gpt' | 'bert';
   /** Text files (.txt, .jsonl, .parquet, ± .gz) or one token-shard index (.json with "shards"). */
   data: string[];
   /** Tokenizer directory, or 'gpt2'. */
@@ -47,7 +50,7 @@ export interface PretrainConfig extends TrainOptions {
 
 export const defaultPretrainConfig: Omit<PretrainConfig, 'data' | 'out'> = {
   ...defaultTrainOptions,
-  tokenizer: 'gpt2', preset: 'tiny', model: {}, batchSize: 16, valFraction: 0.05,
+  arch: 'gpt', tokenizer: 'gpt2', preset: 'tiny', model: {}, batchSize: 16, valFraction: 0.05,
   sampleEvery: 0, sampleTokens: 64, samplePrompt: '', checkpointEvery: 0, seed: 1337, resume: false, force: false, textField: 'text', onError: 'fail',
 };
 
@@ -68,7 +71,7 @@ const notSaved = new Set(['resume', 'force', 'out']);
 
 export type PretrainEvent =
   | { type: 'start'; config: PretrainConfig; model: GptConfig; params: number; flopsPerToken: number; trainTokens: number; valTokens: number; backend: string; threads: number; resumedFrom: number | null }
-  | { type: 'tokenize'; docs: number; tokens: number }
+  | { type: 'tokenize'; docs: number; tokens: number; done: boolean }
   | { type: 'malformed'; file: string; line: number; message: string }
   | ({ type: 'step'; wallSec: number } & StepEvent)
   | { type: 'eval'; step: number; valLoss: number }
@@ -80,7 +83,7 @@ export type PretrainEvent =
 
 /** Token ids of every document, each followed by the end-of-text token. */
 async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string, onError: 'fail' | 'skip', onEvent: (e: PretrainEvent) => void): Promise<TokenArray> {
-  const onProgress = (docs: number, tokens: number) => onEvent({ type: 'tokenize', docs, tokens });
+  const onProgress = (docs: number, tokens: number, done = false) => onEvent({ type: 'tokenize', docs, tokens, done });
   const eot = tok.tokenId('<|endoftext|>');
   let buf = new Uint32Array(1 << 16);
   let n = 0, docs = 0;
@@ -97,7 +100,7 @@ async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string,
     buf[n++] = eot;
     if (++docs % 1000 === 0) onProgress(docs, n);
   }
-  onProgress(docs, n);
+  onProgress(docs, n, true);
   return tok.vocabSize <= 65536 ? Uint16Array.from(buf.subarray(0, n)) : buf.slice(0, n);
 }
 
@@ -148,7 +151,7 @@ const flagOf = (k: string) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerC
  * The settings of a resumed run: the checkpoint's own, with the few that may change taken from the
  * caller (each change reported). Any other given setting that differs is an error naming both values.
  */
-function resumeSettings(given: Partial<PretrainConfig>, saved: Record<string, unknown>, savedModel: GptConfig, notice: (m: string) => void): PretrainConfig {
+function resumeSettings(given: Partial<PretrainConfig>, saved: Record<string, unknown>, savedModel: object, notice: (m: string) => void): PretrainConfig {
   const cfg = { ...defaultPretrainConfig, ...saved } as PretrainConfig;
   for (const [k, v] of Object.entries(given)) {
     if (v === undefined || notSaved.has(k)) continue;
@@ -182,6 +185,7 @@ export function validatePretrainConfig(cfg: Partial<PretrainConfig>): void {
   checkRanges(cfg as Record<string, unknown>, pretrainRanges);
   if (cfg.minLr !== undefined && cfg.lr !== undefined && cfg.minLr > cfg.lr) throw new ConfigError(`minLr (${cfg.minLr}) must not exceed lr (${cfg.lr})`);
   if (cfg.onError !== undefined && cfg.onError !== 'fail' && cfg.onError !== 'skip') throw new ConfigError(`onError must be 'fail' or 'skip', got '${cfg.onError}'`);
+  if (cfg.arch !== undefined && cfg.arch !== 'gpt' && cfg.arch !== 'bert') throw new ConfigError(`arch must be 'gpt' or 'bert', got '${cfg.arch}'`);
 }
 
 /**
@@ -191,6 +195,7 @@ export function validatePretrainConfig(cfg: Partial<PretrainConfig>): void {
  */
 export async function pretrain(cfgIn: Partial<PretrainConfig> & { out: string }, onEvent: (e: PretrainEvent) => void = () => {}): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
   validatePretrainConfig(cfgIn);
+  if (cfgIn.arch === 'bert') throw new ConfigError('pretrain() trains GPTs; call pretrainBertRun for --arch bert');
   const outLabel = `--out ${cfgIn.out}`;
   const hasCk = existsSync(cfgIn.out) && hasTrainerState(cfgIn.out);
   if (cfgIn.resume && !hasCk) {
@@ -329,4 +334,10 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
   save();
   onEvent({ type: 'done', step: trainer.step, dir: cfg.out, valLoss });
   return { model, tokenizer, valLoss };
+}
+
+/** Pretrain a BERT (`--arch bert`) under this stage's settings rules: pipeline/pretrain-bert.ts does the work. */
+export function pretrainBertRun(cfgIn: Partial<PretrainConfig> & { out: string }, onEvent: (e: PretrainEvent) => void = () => {}): ReturnType<typeof pretrainBert> {
+  validatePretrainConfig(cfgIn);
+  return pretrainBert({ ...cfgIn, arch: 'bert' }, { resumeSettings, savedSettings, trainOptionsOf, defaults: defaultPretrainConfig, notSaved }, onEvent);
 }
