@@ -14,7 +14,7 @@ test('small reference corpus: ~1.5 MB of every kind of document, one entry per e
   const chars = docs.reduce((a, d) => a + d.text.length, 0);
   assert.ok(chars >= 1_500_000 && chars < 3_000_000, `${chars} chars`);
   const sources = new Set(docs.map((d) => d.source));
-  assert.deepEqual([...sources].sort(), ['arithmetic', 'dialogue', 'encyclopedia', 'facts', 'story']);
+  assert.deepEqual([...sources].sort(), ['arithmetic', 'dialogue', 'encyclopedia', 'facts', 'phrasebook', 'quiz', 'reviews', 'story', 'worksheet']);
   for (const p of w.people) assert.ok(docs.some((d) => d.text.startsWith(`${p.name}\n\n`)), p.name);
   assert.equal(new Set(docs.map((d) => d.id)).size, docs.length);
 });
@@ -35,7 +35,9 @@ test('every claim a document makes is true in the world and stated in its text',
 test('independent check: a sentence naming one person and one job gives that person\'s job', () => {
   const jobs = new Set<string>(L.JOBS);
   let checked = 0;
-  for (const d of docs) {
+  // Worksheets are left out: their hypotheses and paraphrase pairs are false half the time, by design
+  // (each labelled as such).
+  for (const d of docs.filter((x) => x.source !== 'worksheet')) {
     for (const sentence of d.text.split(/[.!?\n]/)) {
       const people = [...new Set((sentence.match(/\b[A-Z][a-z]+\b/g) ?? []).map((t) => w.byFirst.get(t.toLowerCase())).filter((p) => p !== undefined))];
       const js = (sentence.toLowerCase().match(/[a-z]+/g) ?? []).filter((t) => jobs.has(t));

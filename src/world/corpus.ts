@@ -1,13 +1,15 @@
-// The reference corpus: encyclopedia entries, short stories, dialogues, fact lists and arithmetic,
-// all realized from the world's facts in varied wording. `referenceDocuments` streams documents
+// The reference corpus: encyclopedia entries, short stories, dialogues, fact lists, arithmetic and
+// task-like pages (reviews with verdicts, quizzes, worksheets, phrasebooks: exercises.ts), all
+// realized from the world's facts in varied wording. `referenceDocuments` streams documents
 // until the size's character target is reached (memory stays bounded whatever the size); each
 // document carries the claims it makes so tests can check every stated fact against the world.
 import type { Rng } from '../util/rng.ts';
 import { pronouns, type Claim, type Person, type World } from './model.ts';
 import { holds, listJoin, nameRef, personIntro, personSentence, placeSentence, pronRef, refFor, speciesSentence, PERSON_RELS, PLACE_RELS, SPECIES_RELS, Writer, type Said } from './realize.ts';
 import { storyDocument } from './stories.ts';
+import { exercisePage, type ExerciseSource } from './exercises.ts';
 
-export type Source = 'encyclopedia' | 'story' | 'dialogue' | 'facts' | 'arithmetic';
+export type Source = 'encyclopedia' | 'story' | 'dialogue' | 'facts' | 'arithmetic' | ExerciseSource;
 
 export interface Doc { source: Source; text: string; claims: Claim[] }
 
@@ -193,11 +195,13 @@ function arithmeticDocument(rng: Rng, w: World): Doc {
 /** One document of a random kind, in the proportions of the reference corpus. */
 export function randomDocument(rng: Rng, w: World): Doc {
   const x = rng.next();
-  if (x < 0.25) return encyclopedia(rng, w);
-  if (x < 0.55) return storyDocument(rng, w);
-  if (x < 0.70) return rng.next() < 0.6 ? friendsDialogue(rng, w) : visitorDialogue(rng, w);
-  if (x < 0.85) return factsDocument(rng, w);
-  return arithmeticDocument(rng, w);
+  if (x < 0.24) return encyclopedia(rng, w);
+  if (x < 0.52) return storyDocument(rng, w);
+  if (x < 0.66) return rng.next() < 0.6 ? friendsDialogue(rng, w) : visitorDialogue(rng, w);
+  if (x < 0.80) return factsDocument(rng, w);
+  if (x < 0.91) return arithmeticDocument(rng, w);
+  // Task-like pages carry no claims: worksheets state false hypotheses (labelled as false) on purpose.
+  return { ...exercisePage(rng, w), claims: [] };
 }
 
 export interface RefDoc extends Doc { id: string }

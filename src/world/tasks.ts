@@ -11,7 +11,7 @@ export type TaskName = 'sentiment' | 'entailment' | 'similarity' | 'multiple_cho
 export const TASK_NAMES: readonly TaskName[] = ['sentiment', 'entailment', 'similarity', 'multiple_choice', 'translation'];
 export type Split = 'train' | 'validation' | 'test';
 export const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
-type Example = Record<string, unknown>;
+export type Example = Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------
 // Sentiment: reviews of places, food and belongings. Mostly one polarity, sometimes a contrast
@@ -30,7 +30,7 @@ const ASPECTS: [string, boolean, string[], string[]][] = [
   ['the beds', true, ['comfortable', 'soft', 'clean', 'excellent'], ['lumpy', 'dirty', 'hard', 'awful']],
 ];
 
-function review(rng: Rng, w: World, positive: boolean): string {
+export function review(rng: Rng, w: World, positive: boolean): string {
   const place = rng.pick(w.places).name;
   const very = () => rng.pick(['', '', 'really ', 'truly ', 'so ', 'rather ']);
   const out: string[] = [rng.pick([
@@ -78,7 +78,7 @@ function other<T>(rng: Rng, xs: readonly T[], not: T): T {
   for (;;) { const x = rng.pick(xs); if (x !== not) return x; }
 }
 
-function entailment(rng: Rng, w: World, label: 'entailed' | 'contradicted' | 'unknown'): Example {
+export function entailment(rng: Rng, w: World, label: 'entailed' | 'contradicted' | 'unknown'): Example {
   const p = rng.pick(w.people);
   const rels = rng.shuffle([...SINGLE]);
   const stated = rels.slice(0, 2 + rng.int(2));
@@ -95,7 +95,7 @@ function entailment(rng: Rng, w: World, label: 'entailed' | 'contradicted' | 'un
 // Similarity: paraphrases of one fact (1) against hard negatives (0): the same relation of
 // another person, or another relation of the same person.
 
-function similarity(rng: Rng, w: World, same: boolean): Example {
+export function similarity(rng: Rng, w: World, same: boolean): Example {
   const p = rng.pick(w.people);
   const rel = rng.pick(SINGLE);
   const text_a = personSentence(rng, w, p, rel, nameRef(p.name)).text;
@@ -138,7 +138,7 @@ function personQuestion(rng: Rng, w: World): Question {
   }
 }
 
-function multipleChoice(rng: Rng, w: World): Example & { key: string } {
+export function multipleChoice(rng: Rng, w: World): Example & { key: string } {
   const x = rng.next();
   let q: Question;
   if (x < 0.7) q = personQuestion(rng, w);
@@ -177,7 +177,7 @@ export function secondLanguage(w: World): Language {
   return { words, the: 'ka', a: 'ne', past: 'ta' };
 }
 
-function translation(rng: Rng, w: World, lang: Language): Example {
+export function translation(rng: Rng, w: World, lang: Language): Example {
   const np = (): [string, string] => {
     if (rng.next() < 0.25) { const n = rng.pick(w.people).first; return [n, n]; }
     const def = rng.next() < 0.5;
@@ -196,7 +196,7 @@ function translation(rng: Rng, w: World, lang: Language): Example {
 
 // ---------------------------------------------------------------------------------------------
 
-function keyOf(task: TaskName, ex: Example): string {
+export function keyOf(task: TaskName, ex: Example): string {
   switch (task) {
     case 'sentiment': return ex.text as string;
     case 'entailment': return `${ex.premise}\u0000${ex.hypothesis}`;
@@ -213,6 +213,22 @@ function keyOf(task: TaskName, ex: Example): string {
  * repeating old ones, and the splits shrink in proportion (multiple_choice in small worlds).
  */
 export function taskSplits(w: World, task: TaskName): Record<Split, Example[]> {
+  const { pool, nVal, nTest } = taskPool(w, task);
+  // The multiple-choice key names the fact asked about; it is bookkeeping, not data.
+  const data = task === 'multiple_choice' ? pool.map(({ key: _key, ...ex }) => ex) : pool;
+  return { train: data.slice(0, data.length - nVal - nTest), validation: data.slice(data.length - nVal - nTest, data.length - nTest), test: data.slice(data.length - nTest) };
+}
+
+/**
+ * The keys (see `keyOf`; for multiple choice, the fact asked about) of a task's validation and
+ * test examples: what the corpus's task-like documents must never contain (corpus.ts).
+ */
+export function evaluatedKeys(w: World, task: TaskName): Set<string> {
+  const { pool, nVal, nTest } = taskPool(w, task);
+  return new Set(pool.slice(pool.length - nVal - nTest).map((ex) => keyOf(task, ex)));
+}
+
+function taskPool(w: World, task: TaskName): { pool: Example[]; nVal: number; nTest: number } {
   const rng = w.rng.fork(`task:${task}`);
   const lang = task === 'translation' ? secondLanguage(w) : null;
   const seen = new Set<string>();
@@ -231,13 +247,9 @@ export function taskSplits(w: World, task: TaskName): Record<Split, Example[]> {
     if (seen.has(key)) { misses++; continue; }
     seen.add(key);
     misses = 0;
-    // The multiple-choice key names the fact asked about; it is bookkeeping, not data.
-    if (task === 'multiple_choice') delete ex.key;
     pool.push(ex);
   }
   // When the world holds fewer distinct examples than asked for, every split shrinks in proportion.
   const scale = pool.length / total;
-  const nVal = Math.floor(want.validation * scale), nTest = Math.floor(want.test * scale);
-  const out: Record<Split, Example[]> = { train: pool.slice(0, pool.length - nVal - nTest), validation: pool.slice(pool.length - nVal - nTest, pool.length - nTest), test: pool.slice(pool.length - nTest) };
-  return out;
+  return { pool, nVal: Math.floor(want.validation * scale), nTest: Math.floor(want.test * scale) };
 }
