@@ -1,13 +1,15 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Goldens for src/interop/load.test.ts: a tiny Hugging Face GPT-2 directory with random weights
 (HF layout: Conv1D (in, out) weights, `transformer.` names, causal-mask buffers), a byte-level
 tokenizer (vocab.json + merges.txt with no merges, so ids are UTF-8 bytes and <|endoftext|> = 256),
-and, computed with PyTorch in float64 from HF's GPT-2 definition, the per-token log-probabilities
-of a text and a 12-token greedy continuation.   Run: /usr/bin/python3 tests/golden/hf-gpt2-lm/make_goldens.py
+and, computed by transformers' own GPT2LMHeadModel (loaded from that directory, float64), the per-token log-probabilities of a text and a 12-token greedy continuation.
+Run: .venv-ref/bin/python tests/golden/hf-gpt2-lm/make_goldens.py   (torch 2.13, transformers 5.18)
 """
 import json, math, os, struct
 import torch
 import torch.nn.functional as F
+import transformers
+from transformers import GPT2LMHeadModel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 g = torch.Generator().manual_seed(5)
@@ -29,27 +31,6 @@ w['transformer.ln_f.weight'] = 1 + rnd(C, std=0.1); w['transformer.ln_f.bias'] =
 buffers = {}
 for i in range(L):  # what older transformers versions saved beside the weights
     buffers[f'transformer.h.{i}.attn.bias'] = torch.tril(torch.ones(NPOS, NPOS)).view(1, 1, NPOS, NPOS)
-
-def gelu_new(x):
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
-
-def logits_of(ids):
-    d = {k: v.double() for k, v in w.items()}
-    T = len(ids)
-    x = d['transformer.wte.weight'][torch.tensor(ids)] + d['transformer.wpe.weight'][:T]
-    for i in range(L):
-        p = f'transformer.h.{i}.'
-        h = F.layer_norm(x, (C,), d[p + 'ln_1.weight'], d[p + 'ln_1.bias'], 1e-5)
-        q, k, v = (h @ d[p + 'attn.c_attn.weight'] + d[p + 'attn.c_attn.bias']).split(C, dim=-1)
-        q, k, v = [t.view(T, H, C // H).transpose(0, 1) for t in (q, k, v)]
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(C // H)
-        att = att.masked_fill(torch.tril(torch.ones(T, T)) == 0, float('-inf')).softmax(-1)
-        y = (att @ v).transpose(0, 1).reshape(T, C)
-        x = x + (y @ d[p + 'attn.c_proj.weight'] + d[p + 'attn.c_proj.bias'])
-        h = F.layer_norm(x, (C,), d[p + 'ln_2.weight'], d[p + 'ln_2.bias'], 1e-5)
-        x = x + (gelu_new(h @ d[p + 'mlp.c_fc.weight'] + d[p + 'mlp.c_fc.bias']) @ d[p + 'mlp.c_proj.weight'] + d[p + 'mlp.c_proj.bias'])
-    x = F.layer_norm(x, (C,), d['transformer.ln_f.weight'], d['transformer.ln_f.bias'], 1e-5)
-    return x @ d['transformer.wte.weight'].T
 
 def save_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
@@ -88,14 +69,17 @@ with open(os.path.join(d, 'vocab.json'), 'w', encoding='utf-8') as f:
 with open(os.path.join(d, 'merges.txt'), 'w', encoding='utf-8') as f:
     f.write('#version: 0.2\n')
 
+model = GPT2LMHeadModel.from_pretrained(d, dtype=torch.float64).eval()
 text = 'Hello, world! héllo'
-ids = [256] + list(text.encode('utf-8'))
-lp = F.log_softmax(logits_of(ids), dim=-1)
+ids = [256] + list(text.encode('utf-8'))  # the vocabulary is the 256 bytes: ids are the UTF-8 bytes
+with torch.no_grad():
+    lp = F.log_softmax(model(torch.tensor([ids])).logits[0], dim=-1)
 logprobs = [lp[i, ids[i + 1]].item() for i in range(len(ids) - 1)]
 prompt = [256] + list('The cat'.encode())
-seq = list(prompt)
-for _ in range(12):
-    seq.append(int(logits_of(seq)[-1].argmax()))
+with torch.no_grad():
+    x = torch.tensor([prompt])  # an explicit mask: the leading <|endoftext|> is no padding
+    out = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=12, do_sample=False, pad_token_id=256, eos_token_id=None)
+greedy = out[0, len(prompt):].tolist()
 with open(os.path.join(HERE, 'goldens.json'), 'w') as f:
-    json.dump({'text': text, 'ids': ids, 'logprobs': logprobs, 'prompt': prompt, 'greedy': seq[len(prompt):], 'torch': torch.__version__}, f, indent=1)
-print('total logprob', sum(logprobs), 'greedy', seq[len(prompt):])
+    json.dump({'text': text, 'ids': ids, 'logprobs': logprobs, 'prompt': prompt, 'greedy': greedy, 'torch': torch.__version__, 'transformers': transformers.__version__}, f, indent=1)
+print('total logprob', sum(logprobs), 'greedy', greedy)

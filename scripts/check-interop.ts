@@ -1,0 +1,87 @@
+// `npm run check:interop`: gptkit checked against the Python ecosystem itself (transformers 5.18,
+// tokenizers, PyTorch 2.13 in the .venv-ref venv, made from local wheels when missing):
+//   - `gptkit export` → GPT2LMHeadModel.from_pretrained gives gptkit's logits (within 1e-4);
+//   - the exported tokenizer.json loads in `tokenizers` and encodes varied text to gptkit's ids
+//     (`tokenizers` matches added tokens written in text, so gptkit encodes with allowedSpecial 'all'
+//     here; by default gptkit keeps such text plain, on purpose);
+//   - a GPT-2 saved by transformers' save_pretrained loads in gptkit with transformers' logits (1e-4).
+// Where the venv cannot be made it says so loudly and exits 0 (CI on a machine without the wheels);
+// GPTKIT_REQUIRE_INTEROP=1 makes that a failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { trainBpe } from '../src/tokenizer/index.ts';
+import { GPT, gptConfig } from '../src/models/gpt.ts';
+import { saveCheckpoint } from '../src/interop/checkpoint.ts';
+import { loadModel } from '../src/interop/load.ts';
+import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
+import { main } from '../src/cli/main.ts';
+import { noGrad, scope } from '../src/tensor/tensor.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const py = join(root, '.venv-ref', 'bin', 'python');
+
+function skip(why: string): never {
+  const bar = '!'.repeat(78);
+  console.error(`${bar}\ncheck:interop SKIPPED: ${why}\n  make it with: python3.11 -m venv .venv-ref && .venv-ref/bin/pip install torch==2.13.0 transformers==5.18.0 tokenizers numpy\n${bar}`);
+  process.exit(process.env.GPTKIT_REQUIRE_INTEROP === '1' ? 1 : 0);
+}
+
+function ensureVenv(): void {
+  const ok = () => existsSync(py) && spawnSync(py, ['-c', 'import torch, transformers, tokenizers'], { stdio: 'ignore' }).status === 0;
+  if (ok()) return;
+  console.error('check:interop: making the Python venv .venv-ref from local wheels (torch 2.13, transformers 5.18)…');
+  const mk = spawnSync('python3.11', ['-m', 'venv', join(root, '.venv-ref')], { stdio: 'inherit' });
+  if (mk.status !== 0) skip('python3.11 could not make a venv');
+  const pip = spawnSync(join(root, '.venv-ref', 'bin', 'pip'), ['install', '-q', 'torch==2.13.0', 'transformers==5.18.0', 'tokenizers', 'numpy'], { stdio: 'inherit' });
+  if (pip.status !== 0 || !ok()) skip('pip could not install torch 2.13 / transformers 5.18 offline');
+}
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+ensureVenv();
+const work = mkdtempSync(join(tmpdir(), 'gptkit-interop-'));
+const texts = [
+  'Hello world! The quick brown fox jumps over the lazy dog.', "It's 2026: 3.14159, 1e-9 and 1,000,000 — we've got 'em.",
+  'def f(x):\n    return x ** 2  # squares\n\n\tindented\ttabs   and   spaces', 'Emoji 🦊🚀👩‍👩‍👧 and CJK 你好，世界 and Arabic مرحبا بالعالم',
+  'café naïve Zürich Ångström ﬁ ligature', '<|endoftext|> is plain text here', '   leading and trailing spaces   ', 'a\n\n\nb\r\nc',
+];
+const corpus = texts.join('\n').repeat(20) + ' the of and to in that is was he for it with as his on be at by';
+const tok = await trainBpe([corpus], { vocabSize: 400, specialTokens: ['<|endoftext|>'] });
+const model = new GPT(gptConfig('nano', { vocabSize: tok.vocabSize, blockSize: 64, nEmbd: 32 }), 3).eval();
+for (const [, p] of model.namedParameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += Math.sin(i * 12.9898 + p.data.length) * 0.1;
+saveCheckpoint(join(work, 'ck'), model, { tokenizerJson: { text: tokenizerJsonText(tok.toSpec()) } });
+const log = console.log;
+console.log = () => {};
+const code = await main(['export', '--model', join(work, 'ck'), '--out', join(work, 'hf')]);
+console.log = log;
+if (code !== 0) throw new Error('gptkit export failed');
+const ids = [tok.tokenId('<|endoftext|>'), ...tok.encode('The quick brown fox, 你好 🦊 — café.')].slice(0, 64);
+const logits = noGrad(() => scope(() => model.forward(Int32Array.from(ids), 1, ids.length).logits.data.slice()));
+writeFileSync(join(work, 'gptkit.json'), JSON.stringify({ ids, logits: Array.from(logits), vocab_size: tok.vocabSize, texts, text_ids: texts.map((t) => tok.encode(t, { allowedSpecial: 'all' })) }));
+
+const r = spawnSync(py, [join(root, 'scripts', 'check_interop.py'), work], { encoding: 'utf8' });
+if (r.status !== 0) {
+  console.error(r.stderr);
+  throw new Error('check_interop.py failed');
+}
+const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+const hf2 = JSON.parse(readFileSync(join(work, 'hf2.json'), 'utf8')) as { ids: number[]; logits: number[] };
+const loaded = loadModel(join(work, 'hf2'));
+const l2 = noGrad(() => scope(() => loaded.model.forward(Int32Array.from(hf2.ids), 1, hf2.ids.length).logits.data.slice()));
+const importDiff = maxDiff(l2, hf2.logits);
+
+const checks = [
+  { name: 'gptkit export → GPT2LMHeadModel logits', value: res.export_max_abs_diff, ok: res.export_max_abs_diff < 1e-4 },
+  { name: `tokenizer.json in tokenizers: ${res.tokenizer_texts} texts, same ids`, value: res.tokenizer_mismatches.length, ok: res.tokenizer_mismatches.length === 0 },
+  { name: 'transformers save_pretrained → gptkit logits', value: importDiff, ok: importDiff < 1e-4 },
+];
+for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${typeof c.value === 'number' && c.value < 1 && c.value > 0 ? c.value.toExponential(2) : c.value}`);
+console.log(`check:interop against torch ${res.torch}, transformers ${res.transformers}, tokenizers ${res.tokenizers}`);
+if (res.tokenizer_mismatches.length) console.log(JSON.stringify(res.tokenizer_mismatches, null, 1));
+process.exit(checks.every((c) => c.ok) ? 0 : 1);
