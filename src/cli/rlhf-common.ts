@@ -5,7 +5,7 @@ import { readConfigFile } from './config-file.ts';
 import { stepLine, fmtCount } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { TrainOptions } from '../train/trainer.ts';
-import type { LoopEvent } from '../pipeline/finetune-loop.ts';
+import type { LoopEvent } from '../pipeline/rlhf-loop.ts';
 
 type Defaults = TrainOptions & { batchSize: number; seed: number; checkpointEvery: number; world: string };
 

@@ -14,7 +14,7 @@ import { readPreferenceFile } from '../rlhf/records.ts';
 import { encodePairs, pairBatch, attachReference, dpoBatchLoss, evaluatePairs, type PreferencePair } from '../rlhf/dpo.ts';
 import { EpochBatches } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './finetune-loop.ts';
+import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
 
 export interface DpoConfig extends TrainOptions {
   /** The SFT model: the policy's start and the frozen reference. */

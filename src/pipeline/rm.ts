@@ -20,7 +20,7 @@ import { RewardModel, loadRewardModel, encodeRanked, rankedBatch, rewardLoss, ev
 import { EpochBatches } from '../rlhf/sft.ts';
 import { rankAnswers, DEFAULT_NOISE } from '../world/index.ts';
 import { resolveData, worldFile, loadWorld, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './finetune-loop.ts';
+import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
 
 export interface RmConfig extends TrainOptions {
   /** The SFT model the reward model starts from. */

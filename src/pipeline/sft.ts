@@ -14,7 +14,7 @@ import { loadChatModel, cloneGpt, saveChatCheckpoint } from '../rlhf/chat-model.
 import { readSftFile, type SftRecord } from '../rlhf/records.ts';
 import { encodeSft, padBatch, EpochBatches, sftLoss, type EncodeStats, type SftExample } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './finetune-loop.ts';
+import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
 import type { GPT, GptConfig } from '../models/gpt.ts';
 
 export interface SftConfig extends TrainOptions {
