@@ -7,6 +7,7 @@ import { scoreText } from '../generate/score.ts';
 import { backendNotice } from '../backend/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { OutputDir, legacyByNames } from '../util/output.ts';
+import { isBertDir, loadBertDir, writeBertFiles } from '../interop/hf-bert.ts';
 
 const sampleFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
@@ -113,10 +114,20 @@ export const exportCommand: Command = {
     }
     const v = p.values as { model?: string; out?: string; dtype: string; force?: boolean };
     if (!v.model || !v.out) throw new ConfigError('--model and --out are required');
+    if (v.dtype !== 'F32' && isBertDir(v.model)) throw new ConfigError(`--dtype ${v.dtype}: BERT exports are F32`);
     const out = OutputDir.open(v.out, {
       kind: 'hf-export', label: `--out ${v.out}`, force: Boolean(v.force), inputs: [{ flag: '--model', path: v.model }],
       legacy: legacyByNames(['config.json', 'model.safetensors'], (n) => ['config.json', 'model.safetensors', 'tokenizer.json'].includes(n)),
     });
+    if (isBertDir(v.model)) {
+      // A BERT checkpoint is already a BertForPreTraining directory: written again without gptkit's training state.
+      await out.use(() => {
+        const { model, tokenizer } = loadBertDir(v.model!);
+        out.commitSync((staging) => writeBertFiles(staging, model, tokenizer), { replaceAll: true });
+      });
+      console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json, vocab.txt: BertForPreTraining)`);
+      return 0;
+    }
     await out.use(() => {
       const { model, tokenizer } = loadModel(v.model!);
       out.commitSync((staging) => exportHfGpt2(model, tokenizer, staging, { dtype: v.dtype as 'F32' }), { replaceAll: true });

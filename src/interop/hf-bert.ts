@@ -139,7 +139,12 @@ export interface BertSaveOptions {
 
 /** Write a BERT checkpoint (one transaction of util/output.ts). */
 export function saveBertDir(dir: string | OutputDir, model: BertForPreTraining, tokenizer: WordPieceTokenizer, opts: BertSaveOptions = {}): void {
-  asOutput(dir, 'checkpoint').commitSync((tmp) => {
+  asOutput(dir, 'checkpoint').commitSync((tmp) => writeBertFiles(tmp, model, tokenizer, opts));
+}
+
+/** The files of a BERT directory, written into `tmp` (a transaction's staging folder). */
+export function writeBertFiles(tmp: string, model: BertForPreTraining, tokenizer: WordPieceTokenizer, opts: BertSaveOptions = {}): void {
+  {
     writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...bertConfigToHf(model.config), ...opts.extra }, null, 2) + '\n');
     const named = [...model.namedParameters(), ...(opts.extraTensors ?? [])];
     writeSafetensors(join(tmp, 'model.safetensors'), new Map(named.map(([n, t]) => [n, { dtype: 'F32' as const, shape: [...t.shape], data: t.data }])), { format: 'pt' });
@@ -156,7 +161,7 @@ export function saveBertDir(dir: string | OutputDir, model: BertForPreTraining, 
       writeSafetensors(join(sd, 'optimizer.safetensors'), moments);
       writeFileSync(join(sd, 'state.json'), JSON.stringify({ step: st.step, tokens: st.tokens, optimizer_step: st.optimizer.step, rngs: st.rngs, data: st.data, ...opts.trainerExtra }, null, 2) + '\n');
     }
-  });
+  }
 }
 
 /** A BERT checkpoint's trainer state, moments in the order of `module.namedParameters()`. */
