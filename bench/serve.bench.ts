@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emit, log, median } from './harness.ts';
 import { GPT, gptConfig } from '../src/models/gpt.ts';
-import { gpt2Tokenizer } from '../src/tokenizer/index.ts';
+import { trainBpe, type Tokenizer } from '../src/tokenizer/index.ts';
+import { Rng } from '../src/util/rng.ts';
 import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
 import { saveCheckpoint } from '../src/interop/checkpoint.ts';
 import { startServer } from '../src/serve/server.ts';
@@ -17,6 +18,26 @@ const STREAMS = 16;
 const PROMPT = 16;
 const NEW = 128;
 const REPS = 3;
+
+/**
+ * 4,094 ordinary tokens and no special ones: the server adds <|im_start|>/<|im_end|> as ids 4094 and
+ * 4095, so the vocabulary is exactly `small`'s 4,096, and with no <|endoftext|> nothing ends a
+ * stream before max_tokens. Trained on random words (a few seconds).
+ */
+async function benchTokenizer(): Promise<Tokenizer> {
+  const rng = new Rng(7);
+  const words: string[] = [];
+  for (let chars = 0; chars < 1 << 18;) {
+    const len = 2 + Math.floor(rng.next() * 8);
+    let w = '';
+    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + Math.floor(rng.next() * 26));
+    words.push(w);
+    chars += len + 1;
+  }
+  const tok = await trainBpe([words.join(' ')], { vocabSize: SMALL.vocabSize - 2, specialTokens: [] });
+  if (tok.vocabSize !== SMALL.vocabSize - 2) throw new Error(`serve bench: the tokenizer has ${tok.vocabSize} tokens, expected ${SMALL.vocabSize - 2}`);
+  return tok;
+}
 
 function cpuModel(): string {
   try {
@@ -58,8 +79,7 @@ export async function run(): Promise<void> {
   const dir = join(root, 'small');
   try {
     const model = new GPT(gptConfig('tiny', { ...SMALL, dropout: 0 })).eval();
-    // GPT-2's tokenizer decodes every id below 4,096; its <|endoftext|> (50256) is out of the model's reach.
-    saveCheckpoint(dir, model, { tokenizerJson: { text: tokenizerJsonText(gpt2Tokenizer().toSpec()) } });
+    saveCheckpoint(dir, model, { tokenizerJson: { text: tokenizerJsonText((await benchTokenizer()).toSpec()) } });
     const server = await startServer({ modelDir: dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: STREAMS } });
     try {
       await stream(server.url, 0); // warm-up
@@ -80,7 +100,7 @@ export async function run(): Promise<void> {
         name: 'serve', config: 'small', streams: STREAMS, prompt_tokens: PROMPT, new_tokens: NEW,
         value: Number(median(together).toFixed(1)), unit: 'tokens/s', ref: 'one stream alone', ref_value: Number(median(alone).toFixed(1)),
         ttft_p50_ms: Number((percentile(ttft, 0.5) * 1000).toFixed(1)), ttft_p99_ms: Number((percentile(ttft, 0.99) * 1000).toFixed(1)),
-        ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), kernels: server.context.engine.info.kernels, cpu: cpuModel(),
+        ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), vocab: server.context.engine.info.vocabSize, kernels: server.context.engine.info.kernels, cpu: cpuModel(),
       });
     } finally {
       await server.drain();

@@ -5,10 +5,9 @@
 import { createInterface } from 'node:readline';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
-import { loadTokenizer } from '../tokenizer/index.ts';
 import { EngineClient } from '../serve/engine-client.ts';
 import { ChatSession } from '../serve/chat-session.ts';
-import { chatTemplateFor } from '../serve/server.ts';
+import { chatTemplateFor, untrainedNotice } from '../serve/server.ts';
 import { Sampler } from '../generate/sampling.ts';
 import { backendNotice } from '../backend/index.ts';
 import { ConfigError, GptkitError } from '../util/errors.ts';
@@ -47,11 +46,11 @@ export const chatCommand: Command = {
     new Sampler(sampling); // bad settings are refused now, not at the first message
     const notice = backendNotice();
     if (notice) console.error(notice);
-    const tokenizer = loadTokenizer(v.model);
-    const template = chatTemplateFor(v.model, tokenizer);
-    if ('unavailable' in template) throw new ConfigError(`${v.model} cannot chat: ${template.unavailable}`, 'chat with a model fine-tuned by gptkit sft, or use gptkit sample');
     const engine = await EngineClient.start({ modelDir: v.model, maxBatch: 1 });
     try {
+      const template = chatTemplateFor(v.model, engine.tokenizer);
+      if ('unavailable' in template) throw new ConfigError(`${v.model} cannot chat: ${template.unavailable}`);
+      if (engine.info.addedTokens.length) console.error(untrainedNotice(engine.info.addedTokens));
       const session = new ChatSession(engine, template, {
         system: v.system ?? null, maxTokens: v.maxTokens, seed: v.seed,
         sampling,

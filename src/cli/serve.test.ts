@@ -128,3 +128,16 @@ test('gptkit serve refuses bad limits before loading anything; gptkit ui serves 
   ui.child.kill('SIGTERM');
   assert.equal(await ui.exit, 0, ui.err());
 });
+
+test('gptkit chat with a model that never had the chat tokens: they are added, and the user is told', async () => {
+  const base = await makeTestModel({}, { chatTokens: false });
+  try {
+    const p = run(['chat', '--model', base.dir, '--temperature', '0', '--max-tokens', '3']);
+    p.child.stdin.end('hi\n');
+    assert.equal(await p.exit, 0, p.err());
+    assert.match(p.err(), /note: the model had no <\|im_start\|> \/ <\|im_end\|>; they were added as new ids \(\d+, \d+\)/);
+    assert.equal(p.out().split('\n').filter(Boolean).length <= 1, true);
+  } finally {
+    base.remove();
+  }
+});

@@ -3,7 +3,7 @@
 // --drain-timeout-ms), then exit 0.
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
-import { startServer } from '../serve/server.ts';
+import { startServer, untrainedNotice } from '../serve/server.ts';
 import { startUiServer } from '../serve/ui.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../serve/limits.ts';
 import { backendNotice } from '../backend/index.ts';
@@ -79,6 +79,7 @@ export const serveCommand: Command = {
     });
     const info = server.context.engine.info;
     const chat = 'unavailable' in server.context.chat ? `no chat (${server.context.chat.unavailable})` : 'chat: ChatML';
+    if (info.addedTokens.length) console.error(untrainedNotice(info.addedTokens));
     console.log(`gptkit serve: '${server.modelName}' (${(info.parameters / 1e6).toFixed(1)}M parameters, context ${info.contextLength}, ${chat}, kernels ${info.kernels}) at ${server.url}/v1 — web UI at ${server.url}/`);
     console.log(`limits: ${Object.entries(limits).map(([k, n]) => `--${limitFlags[k as keyof ServerLimits][0]} ${n}`).join(' ')}${apiKey ? '; API key required' : ''}`);
     const sig = await untilSignal();

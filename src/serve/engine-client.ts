@@ -3,6 +3,7 @@
 // and `gptkit chat` alike.
 import { Worker } from 'node:worker_threads';
 import { GptkitError } from '../util/errors.ts';
+import { Tokenizer } from '../tokenizer/index.ts';
 import type { Done, FromWorker, GenerateParams, ModelInfo, ToWorker } from './protocol.ts';
 import type { WorkerOptions } from './engine-worker.ts';
 
@@ -48,13 +49,16 @@ export class EngineClient {
   /** Called after every decoding step (metrics). */
   onStep: ((m: Extract<FromWorker, { type: 'step' }>) => void) | null = null;
 
-  private constructor(private readonly worker: Worker, readonly info: ModelInfo) {
+  private constructor(private readonly worker: Worker, readonly info: ModelInfo, readonly tokenizer: Tokenizer) {
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (e) => this.fail(new EngineError('fatal', `the engine thread failed: ${e.message}`)));
     worker.on('exit', (code) => { if (!this.closing) this.fail(new EngineError('fatal', `the engine thread exited (code ${code})`)); });
   }
 
-  /** Load the model in a new worker thread; resolves when it is ready to decode. */
+  /**
+   * Load the model in a new worker thread; resolves when it is ready to decode. `tokenizer` is the
+   * worker's own (with any chat tokens it added), so both threads agree on every id.
+   */
   static start(opts: WorkerOptions): Promise<EngineClient> {
     const worker = new Worker(new URL('./engine-worker.mjs', import.meta.url), { workerData: opts });
     return new Promise((resolve, reject) => {
@@ -62,7 +66,7 @@ export class EngineClient {
       worker.once('error', early);
       worker.once('message', (m: FromWorker) => {
         worker.off('error', early);
-        if (m.type === 'ready') resolve(new EngineClient(worker, m.info));
+        if (m.type === 'ready') resolve(new EngineClient(worker, m.info, new Tokenizer(m.tokenizer)));
         else {
           void worker.terminate();
           reject(new EngineError('fatal', m.type === 'fatal' ? m.message : `unexpected first message '${m.type}'`));

@@ -5,6 +5,7 @@
 // the engine, so a stop string ends the request in the very step that completes it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel } from '../interop/load.ts';
+import { withChatTokens } from '../rlhf/chat-tokens.ts';
 import { countParams } from '../models/gpt.ts';
 import { backend } from '../backend/index.ts';
 import { StreamDecoder } from '../tokenizer/index.ts';
@@ -26,10 +27,14 @@ interface TextState {
 }
 
 function start(opts: WorkerOptions): void {
-  const { model, tokenizer, source } = loadModel(opts.modelDir);
+  const loaded = loadModel(opts.modelDir);
+  // A model without the chat format's tokens gets them (as gptkit sft gives them), so any model can
+  // be served; the event loop's side gets this very tokenizer in the ready message.
+  const { model, tokenizer, added } = withChatTokens(loaded.model, loaded.tokenizer);
+  const source = loaded.source;
   const engine = new BatchEngine(model, { maxBatch: opts.maxBatch });
   const c = model.config;
-  post({ type: 'ready', info: { contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, parameters: countParams(c).total, source, maxBatch: opts.maxBatch, kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}` } });
+  post({ type: 'ready', info: { contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, parameters: countParams(c).total, source, maxBatch: opts.maxBatch, kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}`, addedTokens: added }, tokenizer: tokenizer.toSpec() });
 
   const states = new Map<string, TextState>();
   // This step's event of each request it touched.

@@ -2,6 +2,7 @@
 // (engine-worker.ts). Token ids go in; text comes out, already decoded to whole characters and cut
 // at stop strings, batched one message per decoding step.
 import type { SamplingOptions } from '../generate/sampling.ts';
+import type { TokenizerSpec } from '../tokenizer/index.ts';
 
 export interface ModelInfo {
   /** The model's context in tokens. */
@@ -13,8 +14,10 @@ export interface ModelInfo {
   parameters: number;
   source: 'gptkit' | 'hf-gpt2';
   maxBatch: number;
-  /** The kernels the worker runs on, e.g. 'native avx512 ×2' or 'ts ×1'. */
+  /** The kernels the worker runs on, e.g. 'native avx512 ×2' or 'ts ts ×1'. */
   kernels: string;
+  /** Chat tokens the model lacked and was given (new ids, untrained rows): [] when it had them. */
+  addedTokens: { token: string; id: number }[];
 }
 
 /** One generation: prompt ids, budget, sampling, stop strings. */
@@ -53,7 +56,7 @@ export interface TextEvent {
 }
 
 export type FromWorker =
-  | { type: 'ready'; info: ModelInfo }
+  | { type: 'ready'; info: ModelInfo; tokenizer: TokenizerSpec }
   | { type: 'step'; events: TextEvent[]; batch: number; admitted: number; running: number; queued: number; ms: number }
   | { type: 'rejected'; id: string; message: string }
   | { type: 'fatal'; message: string };

@@ -246,3 +246,22 @@ test('draining: when the drain timeout passes, streams still running end with an
   assert.equal(events.at(-1), '[DONE]');
   assert.equal(JSON.parse(events.at(-2)!).error.code, 'server_shutting_down');
 });
+
+test('a model without the ChatML tokens is given them (new ids) and can be chatted with', async () => {
+  const base = await makeTestModel({}, { chatTokens: false });
+  const s = await startServer({ modelDir: base.dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: 2 } });
+  try {
+    const info = s.context.engine.info;
+    assert.deepEqual(info.addedTokens.map((a) => a.token), ['<|im_start|>', '<|im_end|>']);
+    assert.deepEqual(info.addedTokens.map((a) => a.id), [info.vocabSize - 2, info.vocabSize - 1]);
+    const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const r = await c.chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0 });
+    assert.equal(r.choices[0].finish_reason === 'length' || r.choices[0].finish_reason === 'stop', true);
+    const tok = await json(await fetch(`${s.url}/tokenize`, { method: 'POST', body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) }));
+    assert.equal(tok.tokens[0], info.vocabSize - 2, 'the prompt starts with the added <|im_start|>');
+    assert.equal(tok.token_strs[0], '<|im_start|>');
+  } finally {
+    await s.drain();
+    base.remove();
+  }
+});

@@ -7,7 +7,7 @@ import type { Hono } from 'hono';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
 import { ChatTemplate, readChatTemplate } from '../rlhf/chat-template.ts';
 import { EngineClient } from './engine-client.ts';
 import { createApp, type AppState } from './app.ts';
@@ -40,7 +40,7 @@ export interface RunningServer {
   drain(): Promise<void>;
 }
 
-/** The model's chat template, or why there is none (a tokenizer without ChatML tokens). */
+/** The model's chat template, or why there is none (a custom template whose special tokens the tokenizer lacks). */
 export function chatTemplateFor(modelDir: string, tokenizer: Tokenizer): ChatTemplate | { unavailable: string } {
   try {
     return new ChatTemplate(tokenizer, readChatTemplate(modelDir).template);
@@ -49,10 +49,15 @@ export function chatTemplateFor(modelDir: string, tokenizer: Tokenizer): ChatTem
   }
 }
 
+/** What to tell a user whose model got the chat tokens only now: it was never trained to chat. */
+export function untrainedNotice(added: { token: string; id: number }[]): string {
+  return `note: the model had no ${added.map((a) => a.token).join(' / ')}; they were added as new ids (${added.map((a) => a.id).join(', ')}) the model was never trained on, so it will not chat well (fine-tune it with gptkit sft)`;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const engine = await EngineClient.start({ modelDir: opts.modelDir, maxBatch: limits.maxBatch });
-  const tokenizer = loadTokenizer(opts.modelDir);
+  const tokenizer = engine.tokenizer;
   const metrics = new ServerMetrics(() => ({ ...engine.stats }));
   engine.onStep = () => { metrics.decodeSteps++; };
   const modelName = opts.modelName ?? basename(resolve(opts.modelDir));

@@ -17,8 +17,10 @@ export interface TestModel {
   remove(): void;
 }
 
-export async function makeTestModel(over: Partial<GptConfig> = {}): Promise<TestModel> {
-  const tokenizer = await trainBpe([CORPUS], { vocabSize: 320, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
+/** `chatTokens: false`: a tokenizer with <|endoftext|> only (as GPT-2's), for the server to extend. */
+export async function makeTestModel(over: Partial<GptConfig> = {}, opts: { chatTokens?: boolean } = {}): Promise<TestModel> {
+  const specialTokens = opts.chatTokens === false ? ['<|endoftext|>'] : ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
+  const tokenizer = await trainBpe([CORPUS], { vocabSize: 320, specialTokens });
   const model = new GPT(gptConfig('tiny', { vocabSize: tokenizer.vocabSize, blockSize: 256, dropout: 0, ...over }), 11).eval();
   // ln_f's output gets a constant +1 on every feature, and each special token's (tied) embedding
   // row is −1: its logit is about −nEmbd whatever the input, so it is never sampled.
