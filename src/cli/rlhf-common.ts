@@ -41,10 +41,12 @@ export function configFromArgs(argv: string[], specs: FlagSpecs, usage: string, 
     console.log(helpText(usage, summary, specs));
     return null;
   }
-  const v = withConfigFile(p, p.values.config ? readConfigFile(String(p.values.config), specs) : {});
+  const file = p.values.config ? readConfigFile(String(p.values.config), specs) : {};
+  const v = withConfigFile(p, file);
   for (const r of required) if (v[r] === undefined) throw new ConfigError(`--${r.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is required`);
+  // Only what the user set: the stage fills in its defaults, or on --resume the run's own settings.
   const cfg: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json') cfg[k] = val;
+  for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json' && (p.given.has(k) || k in file)) cfg[k] = val;
   cfg.resume = Boolean(v.resume);
   cfg.force = Boolean(v.force);
   return cfg;

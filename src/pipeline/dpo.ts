@@ -14,7 +14,7 @@ import { readPreferenceFile } from '../rlhf/records.ts';
 import { encodePairs, pairBatch, attachReference, dpoBatchLoss, evaluatePairs, type PreferencePair } from '../rlhf/dpo.ts';
 import { EpochBatches } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
 
 export interface DpoConfig extends TrainOptions {
   /** The SFT model: the policy's start and the frozen reference. */
@@ -55,10 +55,10 @@ function trainOptionsOf(c: DpoConfig): TrainOptions {
 
 export async function dpo(cfgIn: Partial<DpoConfig> & { model: string; out: string }, onEvent: (e: DpoEvent) => void = () => {}): Promise<{ model: GPT; chat: ChatTemplate }> {
   for (const k of Object.keys(cfgIn)) if (!(k in defaultDpoConfig) && k !== 'model' && k !== 'out') throw new ConfigError(`unknown dpo option '${k}'`);
-  const cfg: DpoConfig = { ...defaultDpoConfig, ...cfgIn };
+  if (cfgIn.resume && !canResume(cfgIn.out)) throw new ConfigError(`--resume: ${cfgIn.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
+  const cfg: DpoConfig = cfgIn.resume ? resumeSettings(cfgIn.out, { ...defaultDpoConfig, model: cfgIn.model, out: cfgIn.out }, cfgIn, MAY_CHANGE) : { ...defaultDpoConfig, ...cfgIn };
   if (!(cfg.beta > 0)) throw new ConfigError(`beta must be positive, got ${cfg.beta}`);
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${cfg.epochs}`);
-  if (cfg.resume && !canResume(cfg.out)) throw new ConfigError(`--resume: ${cfg.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const files = resolveData(cfg.data, cfg.valData, cfg.world, 'preferences');
   const out = openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,

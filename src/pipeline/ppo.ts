@@ -30,6 +30,7 @@ import { loadRewardModel, RewardModel, REWARD_MODEL_TYPE } from '../rlhf/reward.
 import { rollout, scoreEpisodes, episodeBatch, responseLogprobs, responseValues, responseEntropy, explainedVariance, WeightEma, type Episode } from '../rlhf/ppo.ts';
 import { policyLoss, valueLoss } from '../rlhf/ppo-losses.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
+import { resumeSettings } from './rlhf-loop.ts';
 
 export interface PpoConfig {
   policy: string; // the SFT model
@@ -116,12 +117,12 @@ const flat = (eps: readonly Episode[], k: 'logprobs' | 'advantages' | 'values' |
 
 export async function ppo(cfgIn: Partial<PpoConfig> & { policy: string; reward: string; out: string }, onEvent: (e: PpoEvent) => void = () => {}): Promise<{ model: GPT; chat: ChatTemplate }> {
   for (const k of Object.keys(cfgIn)) if (!(k in defaultPpoConfig) && !['policy', 'reward', 'out'].includes(k)) throw new ConfigError(`unknown ppo option '${k}'`);
-  const cfg: PpoConfig = { ...defaultPpoConfig, ...cfgIn };
+  const canResume = existsSync(join(cfgIn.out, 'last')) && hasTrainerState(join(cfgIn.out, 'last')) && hasTrainerState(join(cfgIn.out, 'value'));
+  if (cfgIn.resume && !canResume) throw new ConfigError(`--resume: ${cfgIn.out} holds no PPO run to resume (no last/ and value/ trainer states)`, 'leave out --resume to start a new run there');
+  const cfg: PpoConfig = cfgIn.resume ? resumeSettings(cfgIn.out, { ...defaultPpoConfig, policy: cfgIn.policy, reward: cfgIn.reward, out: cfgIn.out }, cfgIn, ['iterations', 'checkpointEvery']) : { ...defaultPpoConfig, ...cfgIn };
   for (const k of ['iterations', 'batchSize', 'minibatch', 'maxNewTokens', 'ptxPerEpisode', 'checkpointEvery'] as const) {
     if (!(Number.isInteger(cfg[k]) && cfg[k] >= 1)) throw new ConfigError(`${k} must be a positive integer, got ${cfg[k]}`);
   }
-  const canResume = existsSync(join(cfg.out, 'last')) && hasTrainerState(join(cfg.out, 'last')) && hasTrainerState(join(cfg.out, 'value'));
-  if (cfg.resume && !canResume) throw new ConfigError(`--resume: ${cfg.out} holds no PPO run to resume (no last/ and value/ trainer states)`, 'leave out --resume to start a new run there');
   const prompts = resolveData(cfg.prompts, [], cfg.world, 'prompts').train;
   const ptxFiles = cfg.ptxCoef > 0 ? cfg.ptx.flatMap((p) => (p === 'world' ? [join(cfg.world, 'corpus', 'reference.jsonl')] : [p])) : [];
   const out = openCheckpointDir(cfg.out, {

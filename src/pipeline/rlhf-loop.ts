@@ -7,12 +7,13 @@
 //   out/last/            the latest step's model + trainer_state/ (what --resume reads)
 //   out/metrics.jsonl    one record per step, plus validation records
 import { existsSync, readFileSync, appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { OutputDir } from '../util/output.ts';
 import type { Trainer, StepEvent } from '../train/trainer.ts';
 import { loadTrainerState, hasTrainerState, openCheckpointDir } from '../interop/checkpoint.ts';
 import type { GPT } from '../models/gpt.ts';
+import { ConfigError } from '../util/errors.ts';
 
 export type LoopEvent =
   | ({ type: 'step'; epoch: number } & StepEvent)
@@ -35,9 +36,43 @@ export interface LoopOptions {
 
 export const LAST = 'last';
 
+/** Settings a resumed run may change: how long it runs and how often it saves or validates. */
+export const MAY_CHANGE = ['steps', 'checkpointEvery', 'evalEvery'] as const;
+
 /** Whether `out` holds a run that --resume can continue. */
 export function canResume(out: string): boolean {
   return existsSync(join(out, LAST)) && hasTrainerState(join(out, LAST));
+}
+
+/**
+ * The settings of a resumed run: the ones it started with (out/last/config.json's "training"),
+ * except where the caller sets a key, which must then agree with them — a resumed run that silently
+ * changed its data, schedule or seed would not be the run it claims to continue. `mayChange` keys
+ * (e.g. steps, checkpointEvery) are taken from the caller. Data paths were saved resolved.
+ */
+export function resumeSettings<C extends object>(out: string, defaults: C, given: Partial<C>, mayChange: readonly string[] = MAY_CHANGE): C {
+  const path = join(out, LAST, 'config.json');
+  let saved: Record<string, unknown>;
+  try {
+    saved = (JSON.parse(readFileSync(path, 'utf8')).training ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`--resume: cannot read the run's settings from ${path}: ${(e as Error).message}`);
+  }
+  const cfg = { ...defaults } as Record<string, unknown>;
+  for (const k of Object.keys(defaults)) if (k in saved) cfg[k] = saved[k];
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined || k === 'resume' || k === 'force') { cfg[k] = v ?? cfg[k]; continue; }
+    const isPaths = Array.isArray(v) && Array.isArray(saved[k]) && (v as unknown[]).every((x) => typeof x === 'string');
+    // Paths are compared resolved; 'world' data is checked by the data itself (same files).
+    const same = isPaths
+      ? (v as string[]).includes('world') || (v as string[]).some((x) => x.startsWith('world:')) || JSON.stringify((v as string[]).map((x) => resolve(x))) === JSON.stringify(saved[k])
+      : typeof v === 'string' && typeof saved[k] === 'string' && (k === 'model' || k === 'policy' || k === 'reward' || k === 'world') ? resolve(v) === resolve(saved[k] as string) : JSON.stringify(v) === JSON.stringify(saved[k]);
+    if (k in saved && !same && !mayChange.includes(k)) {
+      throw new ConfigError(`--resume: ${k} is ${JSON.stringify(v)}, but the run in ${out} started with ${JSON.stringify(saved[k])}`, 'leave it out to continue with the run\'s own setting, or start a new run');
+    }
+    cfg[k] = isPaths && same && !(v as string[]).includes('world') ? saved[k] : v;
+  }
+  return cfg as C;
 }
 
 /** Restore the trainer from out/last (the model must already hold out/last's weights). */

@@ -20,7 +20,7 @@ import { RewardModel, loadRewardModel, encodeRanked, rankedBatch, rewardLoss, ev
 import { EpochBatches } from '../rlhf/sft.ts';
 import { rankAnswers, DEFAULT_NOISE } from '../world/index.ts';
 import { resolveData, worldFile, loadWorld, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
 
 export interface RmConfig extends TrainOptions {
   /** The SFT model the reward model starts from. */
@@ -90,11 +90,12 @@ export function labelerAgreement(worldDir: string, records: readonly PreferenceR
 
 export async function rm(cfgIn: Partial<RmConfig> & { model: string; out: string }, onEvent: (e: RmEvent) => void = () => {}): Promise<{ model: RewardModel; report: RmReport }> {
   for (const k of Object.keys(cfgIn)) if (!(k in defaultRmConfig) && k !== 'model' && k !== 'out') throw new ConfigError(`unknown rm option '${k}'`);
-  const cfg: RmConfig = { ...defaultRmConfig, ...cfgIn };
+  if (cfgIn.resume && !canResume(cfgIn.out)) throw new ConfigError(`--resume: ${cfgIn.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
+  const cfg: RmConfig = cfgIn.resume ? resumeSettings(cfgIn.out, { ...defaultRmConfig, model: cfgIn.model, out: cfgIn.out }, cfgIn, MAY_CHANGE) : { ...defaultRmConfig, ...cfgIn };
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${cfg.epochs}`);
-  if (cfg.resume && !canResume(cfg.out)) throw new ConfigError(`--resume: ${cfg.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const files = resolveData(cfg.data, cfg.valData, cfg.world, 'preferences');
-  const fromWorld = cfg.data.includes('world');
+  // World data (named 'world', or, resumed, the world's files): the second labeler can judge it.
+  const fromWorld = cfg.data.includes('world') || files.train.every((f) => resolve(f).startsWith(resolve(cfg.world) + '/'));
   const demoFiles = cfg.demos.length ? cfg.demos : fromWorld ? [worldFile(cfg.world, 'sft', 'validation')] : [];
   const out = openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,
@@ -137,7 +138,7 @@ async function run(cfg: RmConfig, out: OutputDir, files: { train: string[]; val:
   if (cfg.resume) ({ step: resumedFrom, best: startBest } = restoreTrainer(out, model, trainer));
   onEvent({ type: 'start', config: cfg, model: model.config, trainPrompts: tr.examples.length, valPrompts: va.examples.length, truncated: tr.truncated + va.truncated, steps, stepsPerEpoch, backend: backend().name, threads: backend().threads(), resumedFrom });
 
-  const training = { ...cfg, data: files.train.map((p) => resolve(p)), valData: files.val.map((p) => resolve(p)), model: resolve(cfg.model), stage: 'rm' };
+  const training = { ...cfg, data: files.train.map((p) => resolve(p)), valData: files.val.map((p) => resolve(p)), demos: demoFiles.map((p) => resolve(p)), model: resolve(cfg.model), stage: 'rm' };
   const extra = { model_type: REWARD_MODEL_TYPE, training };
   runLoop({
     out, trainer,

@@ -55,6 +55,16 @@ test('sft resume after a crash gives exactly the uninterrupted losses and weight
   assert.deepEqual(steps, Array.from({ length: 12 }, (_, i) => i + 1));
 });
 
+test('a resumed run keeps its own settings; a differing one is an error naming both', async () => {
+  const out = join(fx.dir, 'sft-c');
+  await assert.rejects(sft({ ...base, checkpointEvery: 2, out }, (e) => { if (e.type === 'step' && e.step === 3) throw new Error('stop'); }), /stop/);
+  await assert.rejects(sft({ model: fx.model, out, resume: true, lr: 1e-3 }), /--resume: lr is 0\.001, but the run in .* started with 0\.003/);
+  const resumed: SftEvent[] = [];
+  await sft({ model: fx.model, out, resume: true }, (e) => resumed.push(e)); // everything else from the run itself
+  const start = resumed.find((e) => e.type === 'start') as { resumedFrom: number; steps: number; config: { epochs: number; batchSize: number } };
+  assert.deepEqual([start.resumedFrom, start.steps, start.config.epochs, start.config.batchSize], [2, 12, 2, 4]);
+});
+
 test('malformed SFT records are errors naming file and line', async () => {
   const bad = join(fx.dir, 'bad.jsonl');
   writeFileSync(bad, readFileSync(fx.sft, 'utf8') + '{"messages":[{"role":"robot","content":"hi"}]}\n');

@@ -14,7 +14,7 @@ import { loadChatModel, cloneGpt, saveChatCheckpoint } from '../rlhf/chat-model.
 import { readSftFile, type SftRecord } from '../rlhf/records.ts';
 import { encodeSft, padBatch, EpochBatches, sftLoss, type EncodeStats, type SftExample } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
-import { runLoop, canResume, restoreTrainer, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
 import type { GPT, GptConfig } from '../models/gpt.ts';
 
 export interface SftConfig extends TrainOptions {
@@ -62,9 +62,9 @@ function readAll(files: string[]): SftRecord[] {
 
 export async function sft(cfgIn: Partial<SftConfig> & { model: string; out: string }, onEvent: (e: SftEvent) => void = () => {}): Promise<{ model: GPT; chat: ChatTemplate; bestValLoss: number | null }> {
   for (const k of Object.keys(cfgIn)) if (!(k in defaultSftConfig) && k !== 'model' && k !== 'out') throw new ConfigError(`unknown sft option '${k}'`);
-  const cfg: SftConfig = { ...defaultSftConfig, ...cfgIn };
+  if (cfgIn.resume && !canResume(cfgIn.out)) throw new ConfigError(`--resume: ${cfgIn.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
+  const cfg: SftConfig = cfgIn.resume ? resumeSettings(cfgIn.out, { ...defaultSftConfig, model: cfgIn.model, out: cfgIn.out }, cfgIn, MAY_CHANGE) : { ...defaultSftConfig, ...cfgIn };
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${cfg.epochs}`);
-  if (cfg.resume && !canResume(cfg.out)) throw new ConfigError(`--resume: ${cfg.out} holds no run to resume (no last/trainer_state/state.json)`, 'leave out --resume to start a new run there');
   const files = resolveData(cfg.data, cfg.valData, cfg.world, 'sft');
   const out = openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,
