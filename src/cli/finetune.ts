@@ -3,6 +3,8 @@ import type { Command } from './main.ts';
 import { parseFlags, helpText, withConfigFile, type FlagSpecs } from './flags.ts';
 import { readConfigFile } from './config-file.ts';
 import { finetune, defaultFinetuneConfig, type FinetuneConfig, type FinetuneEvent } from '../pipeline/finetune.ts';
+import { finetuneBert, type BertFinetuneEvent } from '../pipeline/finetune-bert.ts';
+import { isBertDir } from '../interop/hf-bert.ts';
 import { backendNotice } from '../backend/index.ts';
 import { stepLine, throttle, fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -100,8 +102,20 @@ export const finetuneCommand: Command = {
     if (!json) console.log(`config: ${JSON.stringify(cfg)}`);
     const t0 = performance.now();
     const tick = throttle(json ? 0 : 2);
-    await finetune(cfg, (e) => printFinetuneEvent(e, json, tick));
+    const bert = cfg.model ? isBertDir(cfg.model) : cfg.resume && isBertDir(cfg.out);
+    if (bert) await finetuneBert(cfg, (e) => printBertEvent(e, json, tick));
+    else await finetune(cfg, (e) => printFinetuneEvent(e, json, tick));
     if (!json) console.log(`total time ${fmtDuration((performance.now() - t0) / 1000)}`);
     return 0;
   },
 };
+
+/** A BERT run (pipeline/finetune-bert.ts): the same lines as GPT-1's. */
+function printBertEvent(e: BertFinetuneEvent, json: boolean, shouldPrint: (force?: boolean) => boolean): void {
+  if (json) return void console.log(JSON.stringify(e));
+  if (e.type === 'start') console.log(`BERT on [CLS]: ${e.task} (${e.layout}${e.labels ? `: ${e.labels.join(', ')}` : ''}), ${fmtCount(e.trainExamples)} train / ${fmtCount(e.valExamples)} validation examples, ${e.steps} steps, ${fmtCount(e.params)} parameters${e.resumedFrom !== null ? `; resuming from step ${e.resumedFrom}` : ''}`);
+  else if (e.type === 'step') { if (shouldPrint(e.step === e.steps || e.step === 1)) console.log(stepLine(e)); }
+  else if (e.type === 'eval') console.log(`epoch ${e.epoch}: validation accuracy ${(100 * e.valAcc).toFixed(1)}% (${e.valExamples} examples)`);
+  else if (e.type === 'checkpoint') console.log(`checkpoint: ${e.dir} (step ${e.step})`);
+  else console.log(`done: ${e.step} steps${e.valAcc !== null ? `, validation accuracy ${(100 * e.valAcc).toFixed(1)}%` : ''}; model in ${e.dir}`);
+}

@@ -329,3 +329,32 @@ export class BertForPreTraining extends Module {
     return { mlmLogits, nspLogits, mlmLoss, nspLoss, loss };
   }
 }
+
+/** Task layouts a [CLS] head serves: one label per sequence, or one score per (context, choice) sequence. */
+export type BertTaskLayout = 'classification' | 'entailment' | 'similarity' | 'multiple_choice';
+
+/**
+ * BERT finetuned on [CLS] (the paper's §4): the pooled [CLS] state, dropout, a linear head. Sentence
+ * pairs ride in one sequence, [CLS] a [SEP] b [SEP]; multiple choice scores each `[CLS] context [SEP]
+ * choice [SEP]` with a 1-output head and takes a softmax over the choices (HF's BertForMultipleChoice).
+ * Names are HF's: `bert.…`, `classifier.weight`, `classifier.bias`.
+ */
+export class BertTaskModel extends Module {
+  readonly bert: BertModel;
+  readonly classifier: Linear;
+  private readonly drop: Dropout;
+  constructor(readonly config: BertConfig, readonly layout: BertTaskLayout, readonly nClasses: number, seed = 1337, classifierDropout = 0.1) {
+    super();
+    const rng = new Rng(seed);
+    this.bert = this.child('bert', new BertModel(config, rng.fork('bert')));
+    this.drop = this.child('dropout', new Dropout(classifierDropout, rng.fork('classifier_dropout')));
+    this.classifier = this.child('classifier', new Linear(config.nEmbd, layout === 'multiple_choice' ? 1 : nClasses, rng.fork('classifier')));
+  }
+
+  /** Logits (N, nClasses) of N examples; for multiple choice the batch holds N·k sequences, choice-major per example. */
+  logits(b: BertBatch): Tensor {
+    const pooled = this.bert.pool(this.bert.hidden(b.ids, b.B, b.T, b.typeIds, b.lengths)); // (B, C)
+    const out = this.classifier.forward(this.drop.forward(pooled)); // (B, classes) or (B, 1)
+    return this.layout === 'multiple_choice' ? op.reshape(out, [b.B / this.nClasses, this.nClasses]) : out;
+  }
+}
