@@ -1,4 +1,4 @@
-// BERT finetuning on [CLS]: a sentence-pair task, multiple choice as one score per
+// BERT finetuning on [CLS]: a sentence-pair task it learns, multiple choice as one score per
 // [CLS] context [SEP] choice [SEP], a checkpoint transformers would read as BertForSequenceClassification,
 // and a resumed run that equals the uninterrupted one.
 import { test } from 'node:test';
@@ -19,7 +19,7 @@ const sent = () => Array.from({ length: 3 + rng.int(3) }, () => rng.pick(words))
 // Entailment-shaped, learnable by a tiny untrained encoder in a few steps: "yes" when the premise says "red".
 const rec = () => { const p = sent(), h = sent(); return { premise: p, hypothesis: h, label: p.split(' ').includes('red') ? 'yes' : 'no' }; };
 mkdirSync(join(dir, 'pairs'));
-writeFileSync(join(dir, 'pairs', 'train.jsonl'), Array.from({ length: 96 }, () => JSON.stringify(rec())).join('\n') + '\n');
+writeFileSync(join(dir, 'pairs', 'train.jsonl'), Array.from({ length: 192 }, () => JSON.stringify(rec())).join('\n') + '\n');
 writeFileSync(join(dir, 'pairs', 'validation.jsonl'), Array.from({ length: 32 }, () => JSON.stringify(rec())).join('\n') + '\n');
 writeFileSync(join(dir, 'mc.jsonl'), Array.from({ length: 24 }, () => { const c = sent(); return JSON.stringify({ context: c, choices: [sent(), c, sent()], gold: 1 }); }).join('\n') + '\n');
 
@@ -30,21 +30,22 @@ async function baseModel(): Promise<string> {
   return out;
 }
 
-test('finetune a BERT directory: sentence pairs in one sequence, the head is saved, validation accuracy reported; resume is exact', async () => {
+test('finetune a BERT directory: sentence pairs in one sequence, it learns the task, the head is saved; resume is exact', async () => {
   const model = await baseModel();
   const { tokenizer } = loadBertDir(model);
   const e = encodeBertExample({ kind: 'entailment', premise: 'red cat', hypothesis: 'blue dog', label: 'no', file: 'f', line: 1 }, tokenizer, ['no', 'yes'], 32);
   assert.deepEqual(e.seqs[0].ids, [tokenizer.clsId, ...tokenizer.encode('red cat'), tokenizer.sepId, ...tokenizer.encode('blue dog'), tokenizer.sepId]);
   const [na, nb] = [tokenizer.encode('red cat').length, tokenizer.encode('blue dog').length];
   assert.deepEqual(e.seqs[0].typeIds, [...Array(na + 2).fill(0), ...Array(nb + 1).fill(1)]);
-  const cfg = { model, task: join(dir, 'pairs'), epochs: 3, batchSize: 16, lr: 1e-3, classifierDropout: 0, seed: 1 };
+  const cfg = { model, task: join(dir, 'pairs'), epochs: 5, batchSize: 16, lr: 1e-3, warmup: 0, classifierDropout: 0, seed: 1 };
   const ev: BertFinetuneEvent[] = [];
   const r = await finetuneBert({ ...cfg, out: join(dir, 'ft') }, (x) => ev.push(x));
   const losses = ev.filter((x) => x.type === 'step').map((x) => (x as { loss: number }).loss);
-  assert.equal(losses.length, 18);
-  // Learning is not asserted here: on this untrained nano encoder the head settles on the majority
-  // class (see the report); the pipeline's shape, head, checkpoint and exact resume are.
-  assert.ok(r.valAcc !== null && losses.every(Number.isFinite));
+  assert.equal(losses.length, 60);
+  // (This untrained nano encoder is fragile: with a 10% warmup it settles on the majority class
+  // within 60 steps; without it, it learns the rule.)
+  assert.ok(losses.slice(-6).reduce((x, y) => x + y) < losses.slice(0, 6).reduce((x, y) => x + y), 'the loss falls');
+  assert.ok(r.valAcc !== null && r.valAcc >= 0.9, `validation accuracy ${r.valAcc}`);
   const saved = JSON.parse(readFileSync(join(dir, 'ft', 'config.json'), 'utf8'));
   assert.deepEqual(saved.architectures, ['BertForSequenceClassification']);
   assert.equal(saved.finetune.layout, 'entailment');
