@@ -11,7 +11,7 @@ import { backend } from '../backend/index.ts';
 import { StreamDecoder } from '../tokenizer/index.ts';
 import { StopMatcher } from '../generate/stop.ts';
 import { BatchEngine } from './engine.ts';
-import type { Done, FinishReason, FromWorker, GenerateParams, TextEvent, ToWorker } from './protocol.ts';
+import type { Done, FinishReason, FromWorker, GenerateParams, ModelInfo, TextEvent, ToWorker } from './protocol.ts';
 
 export interface WorkerOptions {
   modelDir: string;
@@ -31,10 +31,14 @@ function start(opts: WorkerOptions): void {
   // A model without the chat format's tokens gets them (as gptkit sft gives them), so any model can
   // be served; the event loop's side gets this very tokenizer in the ready message.
   const { model, tokenizer, added } = withChatTokens(loaded.model, loaded.tokenizer);
-  const source = loaded.source;
   const engine = new BatchEngine(model, { maxBatch: opts.maxBatch });
   const c = model.config;
-  post({ type: 'ready', info: { contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd, parameters: countParams(c).total, source, maxBatch: opts.maxBatch, kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}`, addedTokens: added }, tokenizer: tokenizer.toSpec() });
+  const info: ModelInfo = {
+    contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd,
+    parameters: countParams(c).total, source: loaded.source, maxBatch: opts.maxBatch,
+    kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}`, addedTokens: added,
+  };
+  post({ type: 'ready', info, tokenizer: tokenizer.toSpec() });
 
   const states = new Map<string, TextState>();
   // This step's event of each request it touched.
