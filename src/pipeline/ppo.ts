@@ -214,12 +214,12 @@ async function run(cfg: PpoConfig, out: OutputDir, promptFiles: string[], ptxFil
     const samples = rollout(policy, batchPrompts, seeds.fork(`rollout:${it}`), cfg.maxNewTokens, chat.endOfTurnId);
     const t1 = performance.now();
     const eps = scoreEpisodes(samples, { policy, ref, reward, value }, { beta: cfg.kl, gamma: cfg.gamma, lambda: cfg.lambda });
-    const entropy = responseEntropy(policy, episodeBatch(eps));
+    const entropy = responseEntropy(policy, episodeBatch(eps, T));
     const t2 = performance.now();
     const order = seeds.fork(`minibatches:${it}`).shuffle(eps.map((_, i) => i));
     for (let m = 0; m < mbPerIter; m++) {
       const mb = order.slice(m * cfg.minibatch, (m + 1) * cfg.minibatch).map((i) => eps[i]);
-      feed.current = { batch: episodeBatch(mb), eps: mb };
+      feed.current = { batch: episodeBatch(mb, T), eps: mb };
       policyTrainer.runStep(); // throws DivergedError before updating on a NaN
       valueTrainer.runStep();
       ema.update();

@@ -50,21 +50,28 @@ export function rollout(policy: GPT, prompts: number[][], rng: Rng, maxNewTokens
   });
 }
 
-/** Right-padded (B, T) ids and per-position targets: the response tokens, −100 elsewhere. */
-export function episodeBatch(eps: readonly { ids: Int32Array; promptLength: number }[]): { ids: Int32Array; targets: Int32Array; B: number; T: number; rows: Int32Array } {
+/**
+ * Right-padded (B, T) ids (every episode whole) and per-position targets: the response tokens, −100
+ * elsewhere. T is rounded up to a multiple of 32 (within `blockSize`): answers vary in length every
+ * iteration, and a handful of shapes lets the buffer pool reuse its buffers instead of allocating
+ * new ones for every new length (measured: 0.4 s vs 3–10 s for a small-model forward).
+ */
+export function episodeBatch(eps: readonly { ids: Int32Array; promptLength: number }[], blockSize: number): { ids: Int32Array; targets: Int32Array; B: number; T: number; rows: Int32Array; lengths: Int32Array } {
   const B = eps.length;
-  const T = Math.max(...eps.map((e) => e.ids.length)) - 1;
+  const longest = Math.max(...eps.map((e) => e.ids.length));
+  if (longest > blockSize) throw new RangeError(`episodeBatch: an episode of ${longest} tokens exceeds the context of ${blockSize}`);
+  const T = Math.min(blockSize, Math.ceil(longest / 32) * 32);
   const ids = new Int32Array(B * T), targets = new Int32Array(B * T).fill(IGNORE);
   const rows: number[] = [];
   eps.forEach((e, b) => {
-    ids.set(e.ids.subarray(0, Math.min(T, e.ids.length)), b * T);
+    ids.set(e.ids, b * T);
     // Position t predicts ids[t+1]; response token j sits at promptLength + j.
     for (let t = e.promptLength - 1; t < e.ids.length - 1; t++) {
       targets[b * T + t] = e.ids[t + 1];
       rows.push(b * T + t);
     }
   });
-  return { ids, targets, B, T, rows: Int32Array.from(rows) };
+  return { ids, targets, B, T, rows: Int32Array.from(rows), lengths: Int32Array.from(eps, (e) => e.ids.length) };
 }
 
 /** log π of every response token of the batch, in episode order: (N), differentiable. */
@@ -116,19 +123,14 @@ export function scoreEpisodes(
 ): Episode[] {
   const eps = samples.filter((s) => s.response.length > 0);
   if (!eps.length) return [];
-  const b = episodeBatch(eps);
-  const lengths = Int32Array.from(eps, (e) => e.ids.length);
+  const b = episodeBatch(eps, models.policy.config.blockSize);
   const trainingOf = [models.policy, models.ref, models.reward, models.value].map((m) => m.training);
   for (const m of [models.policy, models.ref, models.reward, models.value]) m.eval();
   const out = noGrad(() => scope(() => {
     const lp = responseLogprobs(models.policy, b).data.slice();
     const ref = responseLogprobs(models.ref, b).data.slice();
     const val = responseValues(models.value, b).data.slice();
-    // The RM reads the final token; the batch drops it (it predicts nothing), so forward full ids.
-    const T1 = b.T + 1;
-    const full = new Int32Array(b.B * T1);
-    eps.forEach((e, i) => full.set(e.ids, i * T1));
-    const scores = models.reward.rewards(full, b.B, T1, lengths).data.slice();
+    const scores = models.reward.rewards(b.ids, b.B, b.T, b.lengths).data.slice(); // at each answer's last token
     return { lp, ref, val, scores };
   }));
   [models.policy, models.ref, models.reward, models.value].forEach((m, i) => m.train(trainingOf[i]));
