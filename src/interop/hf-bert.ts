@@ -5,13 +5,14 @@
 //   DIR/model.safetensors  HF names (`bert.encoder.layer.0.attention.self.query.weight`, Linear (out, in));
 //                          a finetuned model adds `classifier.weight`/`classifier.bias` (HF's BertFor… heads)
 //   DIR/tokenizer.json + vocab.txt   WordPiece
-//   DIR/trainer_state/     as a GPT checkpoint's (state.json + optimizer.safetensors, moments m./v.<param>)
+//   DIR/trainer_state/     as a GPT checkpoint's (interop/module-state.ts)
 // Reading accepts BertModel files (bare `embeddings.…` names, no heads: the heads keep their init and
 // `heads` says so), skips the tied decoder copies and position-id buffers, and refuses missing,
 // unexpected or wrongly shaped tensors by name.
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
+import { writeTrainerState, readTrainerState } from './module-state.ts';
 import { recoverDir } from '../util/fs.ts';
 import { OutputDir, asOutput } from '../util/output.ts';
 import { FileFormatError } from '../util/errors.ts';
@@ -144,41 +145,12 @@ export function saveBertDir(dir: string | OutputDir, model: BertForPreTraining, 
 
 /** The files of a BERT directory, written into `tmp` (a transaction's staging folder). */
 export function writeBertFiles(tmp: string, model: BertForPreTraining, tokenizer: WordPieceTokenizer, opts: BertSaveOptions = {}): void {
-  {
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...bertConfigToHf(model.config), ...opts.extra }, null, 2) + '\n');
-    const named = [...model.namedParameters(), ...(opts.extraTensors ?? [])];
-    writeSafetensors(join(tmp, 'model.safetensors'), new Map(named.map(([n, t]) => [n, { dtype: 'F32' as const, shape: [...t.shape], data: t.data }])), { format: 'pt' });
-    tokenizer.save(tmp);
-    const st = opts.trainerState;
-    if (st) {
-      const sd = join(tmp, 'trainer_state');
-      mkdirSync(sd);
-      const moments = new Map<string, SafeTensor>();
-      (opts.stateModule ?? model).namedParameters().forEach(([n], i) => {
-        moments.set(`m.${n}`, { dtype: 'F32', shape: [st.optimizer.m[i].length], data: st.optimizer.m[i] });
-        moments.set(`v.${n}`, { dtype: 'F32', shape: [st.optimizer.v[i].length], data: st.optimizer.v[i] });
-      });
-      writeSafetensors(join(sd, 'optimizer.safetensors'), moments);
-      writeFileSync(join(sd, 'state.json'), JSON.stringify({ step: st.step, tokens: st.tokens, optimizer_step: st.optimizer.step, rngs: st.rngs, data: st.data, ...opts.trainerExtra }, null, 2) + '\n');
-    }
-  }
+  writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...bertConfigToHf(model.config), ...opts.extra }, null, 2) + '\n');
+  const named = [...model.namedParameters(), ...(opts.extraTensors ?? [])];
+  writeSafetensors(join(tmp, 'model.safetensors'), new Map(named.map(([n, t]) => [n, { dtype: 'F32' as const, shape: [...t.shape], data: t.data }])), { format: 'pt' });
+  tokenizer.save(tmp);
+  if (opts.trainerState) writeTrainerState(tmp, opts.stateModule ?? model, opts.trainerState, opts.trainerExtra);
 }
 
 /** A BERT checkpoint's trainer state, moments in the order of `module.namedParameters()`. */
-export function loadBertTrainerState(dir: string, module: Module): { state: TrainerState; extra: Record<string, unknown> } {
-  const sd = join(dir, 'trainer_state');
-  const json = readJson(join(sd, 'state.json'));
-  const optPath = join(sd, 'optimizer.safetensors');
-  const { tensors } = readSafetensors(optPath);
-  const m: Float32Array[] = [], v: Float32Array[] = [];
-  for (const [n, p] of module.namedParameters()) {
-    const tm = tensors.get(`m.${n}`), tv = tensors.get(`v.${n}`);
-    if (!tm || !tv) throw new FileFormatError(optPath, `missing optimizer moments for '${n}'`);
-    const fm = toFloat32(tm), fv = toFloat32(tv);
-    if (fm.length !== p.size || fv.length !== p.size) throw new FileFormatError(optPath, `moments for '${n}' have ${fm.length} elements, the parameter ${p.size}`);
-    m.push(fm);
-    v.push(fv);
-  }
-  const { step, tokens, optimizer_step, rngs, data, ...extra } = json;
-  return { state: { step: Number(step), tokens: Number(tokens), optimizer: { step: Number(optimizer_step), m, v }, rngs: rngs as Record<string, unknown>, data }, extra };
-}
+export const loadBertTrainerState = readTrainerState;
