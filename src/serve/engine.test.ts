@@ -7,7 +7,7 @@ import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
 import { generate } from '../generate/generate.ts';
 import { Sampler } from '../generate/sampling.ts';
 import { Rng } from '../util/rng.ts';
-import { BatchEngine, type EngineRequest, type Finished } from './engine.ts';
+import { BatchEngine, prefillLength, type EngineRequest, type Finished } from './engine.ts';
 
 const V = 97;
 
@@ -128,4 +128,16 @@ test('bad requests are refused when submitted, not mid-batch', () => {
   assert.throws(() => engine.submit({ ...ok, prompt: [V] }), /token ids must be integers/);
   assert.throws(() => engine.submit({ ...ok, sampling: { temperature: -1 } }), /temperature/);
   assert.ok(engine.idle);
+});
+
+test('prompts are prefilled at power-of-two lengths from 16 (few shapes), capped by the cache', () => {
+  assert.deepEqual([1, 16, 17, 31, 32, 33, 200].map(prefillLength), [16, 16, 32, 32, 32, 64, 256]);
+  // A prompt whose padded length would pass the context is prefilled at the context's length.
+  const m = model();
+  const engine = new BatchEngine(m, { maxBatch: 1 });
+  const req = { prompt: prompt(40, 8), maxTokens: 6, sampling: { greedy: true }, seed: 0, eosIds: [] };
+  const got: number[] = [];
+  engine.submit({ id: 'p', ...req, onToken: (t) => { got.push(t); } });
+  while (!engine.idle) engine.step();
+  assert.deepEqual(got, alone(m, req), 'padded to 48 (the context), not 64');
 });

@@ -89,12 +89,12 @@ export class SlotCache extends KVCache {
   }
 
   /**
-   * Prompts (right-padded to the longest) into slots firstSlot … firstSlot + n − 1, which must be
-   * empty. Returns the logits at each prompt's last token, (n, vocab) row-major.
+   * Prompts (right-padded to the longest, or to `padTo` if longer) into slots firstSlot … firstSlot +
+   * n − 1, which must be empty. Returns the logits at each prompt's last token, (n, vocab) row-major.
    */
-  prefill(model: GPT, prompts: readonly number[][], firstSlot: number): Float32Array {
+  prefill(model: GPT, prompts: readonly number[][], firstSlot: number, padTo = 0): Float32Array {
     const n = prompts.length;
-    const T = Math.max(...prompts.map((p) => p.length));
+    const T = Math.min(this.capacity, Math.max(padTo, ...prompts.map((p) => p.length)));
     const ids = new Int32Array(n * T);
     const pos = new Int32Array(n * T);
     const last = new Int32Array(n);
