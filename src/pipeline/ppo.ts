@@ -27,7 +27,7 @@ import type { ChatTemplate } from '../rlhf/chat-template.ts';
 import { loadChatModel, cloneGpt, saveChatCheckpoint } from '../rlhf/chat-model.ts';
 import { readPromptFile } from '../rlhf/records.ts';
 import { loadRewardModel, RewardModel, REWARD_MODEL_TYPE } from '../rlhf/reward.ts';
-import { rollout, scoreEpisodes, episodeBatch, responseLogprobs, responseValues, responseEntropy, explainedVariance, WeightEma, type Episode } from '../rlhf/ppo.ts';
+import { rollout, scoreEpisodes, episodeBatch, responseLogprobs, responseValues, explainedVariance, WeightEma, type Episode } from '../rlhf/ppo.ts';
 import { policyLoss, valueLoss } from '../rlhf/ppo-losses.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
 import { resumeSettings } from './rlhf-loop.ts';
@@ -213,8 +213,7 @@ async function run(cfg: PpoConfig, out: OutputDir, promptFiles: string[], ptxFil
     const batchPrompts = Array.from({ length: cfg.batchSize }, () => prompts[pick.int(prompts.length)]);
     const samples = rollout(policy, batchPrompts, seeds.fork(`rollout:${it}`), cfg.maxNewTokens, chat.endOfTurnId);
     const t1 = performance.now();
-    const eps = scoreEpisodes(samples, { policy, ref, reward, value }, { beta: cfg.kl, gamma: cfg.gamma, lambda: cfg.lambda });
-    const entropy = responseEntropy(policy, episodeBatch(eps, T));
+    const { episodes: eps, entropy } = scoreEpisodes(samples, { policy, ref, reward, value }, { beta: cfg.kl, gamma: cfg.gamma, lambda: cfg.lambda });
     const t2 = performance.now();
     const order = seeds.fork(`minibatches:${it}`).shuffle(eps.map((_, i) => i));
     for (let m = 0; m < mbPerIter; m++) {

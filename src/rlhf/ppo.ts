@@ -75,8 +75,9 @@ export function episodeBatch(eps: readonly { ids: Int32Array; promptLength: numb
 }
 
 /** log π of every response token of the batch, in episode order: (N), differentiable. */
-export function responseLogprobs(model: GPT, b: ReturnType<typeof episodeBatch>): Tensor {
+export function responseLogprobs(model: GPT, b: ReturnType<typeof episodeBatch>, onLogits?: (logits: Tensor) => void): Tensor {
   const { logits } = model.forward(b.ids, b.B, b.T); // (B, T, V)
+  onLogits?.(logits);
   const nll = op.crossEntropy(logits, b.targets, { reduction: 'none' }); // (B, T)
   const picked = op.gatherRows(op.reshape(nll, [b.B * b.T, 1]), b.rows); // (N, 1)
   return op.scale(op.reshape(picked, [b.rows.length]), -1);
@@ -89,22 +90,18 @@ export function responseValues(value: RewardModel, b: ReturnType<typeof episodeB
   return op.reshape(op.gatherRows(v, b.rows), [b.rows.length]);
 }
 
-/** Mean entropy (nats) of the policy at the response positions (for the logs). */
-export function responseEntropy(model: GPT, b: ReturnType<typeof episodeBatch>): number {
-  return noGrad(() => scope(() => {
-    const { logits } = model.forward(b.ids, b.B, b.T);
-    const V = logits.dim(-1);
-    let s = 0;
-    for (const r of b.rows) {
-      const row = logits.data.subarray(r * V, (r + 1) * V);
-      let m = -Infinity;
-      for (const x of row) if (x > m) m = x;
-      let z = 0, ez = 0;
-      for (const x of row) { const e = Math.exp(x - m); z += e; ez += e * (x - m); }
-      s += Math.log(z) - ez / z;
-    }
-    return s / Math.max(1, b.rows.length);
-  }));
+/** Mean entropy (nats) of the distributions in `logits` (rows, V) at `rows` (for the logs). */
+export function meanEntropy(logits: Float32Array, V: number, rows: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = logits.subarray(rows[i] * V, (rows[i] + 1) * V);
+    let m = -Infinity;
+    for (const x of row) if (x > m) m = x;
+    let z = 0, ez = 0;
+    for (const x of row) { const e = Math.exp(x - m); z += e; ez += e * (x - m); }
+    s += Math.log(z) - ez / z;
+  }
+  return s / Math.max(1, rows.length);
 }
 
 /** Split per-token values of the whole batch back into episodes. */
@@ -115,23 +112,25 @@ function perEpisode(flat: ArrayLike<number>, eps: readonly { response: Int32Arra
 
 /**
  * Score sampled episodes: RM score at the last token, log-probabilities under the policy and the
- * reference, values, per-token KL-penalised rewards, GAE, and advantages whitened over the batch.
+ * reference, values, per-token KL-penalised rewards, GAE, and advantages whitened over the batch;
+ * and the policy's mean entropy at the answer tokens (from the same forward).
  */
 export function scoreEpisodes(
   samples: ReturnType<typeof rollout>, models: { policy: GPT; ref: GPT; reward: RewardModel; value: RewardModel },
   opts: { beta: number; gamma: number; lambda: number },
-): Episode[] {
+): { episodes: Episode[]; entropy: number } {
   const eps = samples.filter((s) => s.response.length > 0);
-  if (!eps.length) return [];
+  if (!eps.length) return { episodes: [], entropy: 0 };
   const b = episodeBatch(eps, models.policy.config.blockSize);
   const trainingOf = [models.policy, models.ref, models.reward, models.value].map((m) => m.training);
   for (const m of [models.policy, models.ref, models.reward, models.value]) m.eval();
   const out = noGrad(() => scope(() => {
-    const lp = responseLogprobs(models.policy, b).data.slice();
+    let entropy = 0;
+    const lp = responseLogprobs(models.policy, b, (l) => { entropy = meanEntropy(l.data, l.dim(-1), b.rows); }).data.slice();
     const ref = responseLogprobs(models.ref, b).data.slice();
     const val = responseValues(models.value, b).data.slice();
     const scores = models.reward.rewards(b.ids, b.B, b.T, b.lengths).data.slice(); // at each answer's last token
-    return { lp, ref, val, scores };
+    return { lp, ref, val, scores, entropy };
   }));
   [models.policy, models.ref, models.reward, models.value].forEach((m, i) => m.train(trainingOf[i]));
   const lps = perEpisode(out.lp, eps), refs = perEpisode(out.ref, eps), vals = perEpisode(out.val, eps);
@@ -143,7 +142,7 @@ export function scoreEpisodes(
   const white = whiten(episodes.flatMap((e) => [...e.advantages]));
   let at = 0;
   for (const e of episodes) { e.advantages = white.slice(at, at + e.advantages.length); at += e.advantages.length; }
-  return episodes;
+  return { episodes, entropy: out.entropy };
 }
 
 /** 1 − Var(returns − values) / Var(returns) over every token. */
