@@ -32,6 +32,7 @@ function start(opts: WorkerOptions): void {
   // be served; the event loop's side gets this very tokenizer in the ready message.
   const { model, tokenizer, added } = withChatTokens(loaded.model, loaded.tokenizer);
   const engine = new BatchEngine(model, { maxBatch: opts.maxBatch });
+  engine.warmUp();
   const c = model.config;
   const info: ModelInfo = {
     contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd,

@@ -141,3 +141,14 @@ test('prompts are prefilled at power-of-two lengths from 16 (few shapes), capped
   while (!engine.idle) engine.step();
   assert.deepEqual(got, alone(m, req), 'padded to 48 (the context), not 64');
 });
+
+test('warming up leaves the engine as it was: requests after it get the tokens they get alone', () => {
+  const m = model();
+  const engine = new BatchEngine(m, { maxBatch: 3 });
+  engine.warmUp();
+  const reqs = [1, 2, 3].map((i) => ({ at: 0, req: { id: String(i), prompt: prompt(3 + i, i), maxTokens: 8, sampling: { greedy: true }, seed: 0, eosIds: [] } }));
+  const { tokens } = drive(engine, reqs);
+  for (const { req } of reqs) assert.deepEqual(tokens.get(req.id), alone(m, req));
+  engine.submit({ ...reqs[0].req });
+  assert.throws(() => engine.warmUp(), /idle engine only/);
+});

@@ -96,6 +96,25 @@ export class BatchEngine {
     this.capacity = this.cache.capacity;
   }
 
+  /**
+   * Run every prefill length and every decoding batch size once, on throwaway contents, so the
+   * first requests do not pay for first-touched buffers (a request's prefill rewrites its slot from
+   * position 0, so what this leaves in the cache is never read).
+   */
+  warmUp(): void {
+    if (!this.idle) throw new ConfigError('warmUp() runs on an idle engine only');
+    for (let t = MIN_PREFILL; ; t *= 2) {
+      this.cache.prefill(this.model, [[0]], 0, t);
+      if (t >= this.capacity) break;
+    }
+    const tokens = new Int32Array(this.options.maxBatch);
+    for (let rows = 1; rows <= this.options.maxBatch; rows++) {
+      this.cache.lengths.fill(0);
+      this.cache.decode(this.model, tokens, rows);
+    }
+    this.cache.lengths.fill(0);
+  }
+
   get running(): number { return this.slots.length; }
   get queued(): number { return this.waiting.length; }
   get idle(): boolean { return this.slots.length === 0 && this.waiting.length === 0 && this.cancelledWaiting.length === 0; }
