@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   data: () => import('./data.ts').then((m) => m.dataCommand),
   info: () => import('./info.ts').then((m) => m.infoCommand),
   ladder: () => import('./ladder.ts').then((m) => m.ladderCommand),
+  report: () => import('./ladder.ts').then((m) => m.reportCommand),
   pretrain: () => import('./pretrain.ts').then((m) => m.pretrainCommand),
   tokenizer: () => import('./tokenizer.ts').then((m) => m.tokenizerCommand),
   tokenize: () => import('./tokenizer.ts').then((m) => m.tokenizeCommand),

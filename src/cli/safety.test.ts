@@ -175,7 +175,8 @@ test('every numeric flag is checked before work, with its flag, value and range'
   const cfg = join(dir, 'c.json');
   writeFileSync(cfg, JSON.stringify({ inputs: { crawl: { paths: [corpus] } }, stages: [{ stage: 'exact_dedup' }] }));
   await refused(['data', 'curate', '--config', cfg, '--threads', '100'], /--threads must be an integer in \[0, 64\], got 100/);
-  await refused(['ladder', '--preset', 'bogus', '--out', join(dir, 'ladder-never')], /unknown preset 'bogus'/);
+  await refused(['ladder', '--gpt-preset', 'bogus', '--out', join(dir, 'ladder-never')], /unknown preset 'bogus'/);
+  await refused(['ladder', '--preset', 'huge', '--out', join(dir, 'ladder-never')], /--preset must be one of toy, quick, full, got 'huge'/);
   assert.ok(!existsSync(join(dir, 'ladder-never')), 'the ladder checked its preset before building the world');
   // The same ranges hold in a config file.
   writeFileSync(join(dir, 'p.json'), JSON.stringify({ beta2: 2 }));

@@ -10,61 +10,9 @@ export interface StageStats {
   [extra: string]: unknown;
 }
 
-export interface Bar {
-  label: string;
-  value: number;
-  /** A second series drawn beside the first (e.g. kept vs all). */
-  value2?: number;
-}
+import { barChart, esc, fmt, type Bar } from '../util/charts.ts';
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Math.abs(x) >= 1e9) return (x / 1e9).toFixed(2) + ' G';
-  if (Math.abs(x) >= 1e6) return (x / 1e6).toFixed(2) + ' M';
-  if (Math.abs(x) >= 1e4) return (x / 1e3).toFixed(1) + ' k';
-  return Number.isInteger(x) ? String(x) : x.toFixed(3);
-}
-
-/** A vertical bar chart as an SVG element; `series` names the one or two series for the legend. */
-export function barChart(title: string, bars: Bar[], series: [string] | [string, string] = ['value']): string {
-  const w = 640;
-  const h = 240;
-  const left = 60;
-  const bottom = 50;
-  const top = 30;
-  const plotH = h - bottom - top;
-  const max = Math.max(1e-12, ...bars.map((b) => Math.max(b.value, b.value2 ?? 0)));
-  const slot = (w - left - 10) / Math.max(1, bars.length);
-  const two = series.length === 2;
-  const bw = Math.max(1, (two ? slot / 2 : slot) * 0.8);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" role="img" aria-label="${esc(title)}">`,
-    `<text x="${w / 2}" y="18" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
-    `<line x1="${left}" y1="${top + plotH}" x2="${w - 10}" y2="${top + plotH}" stroke="#333"/>`,
-    `<text x="${left - 6}" y="${top + 4}" text-anchor="end" font-size="11">${esc(fmt(max))}</text>`,
-    `<text x="${left - 6}" y="${top + plotH}" text-anchor="end" font-size="11">0</text>`,
-  ];
-  bars.forEach((b, i) => {
-    const x = left + i * slot + slot * 0.1;
-    const bar = (v: number, dx: number, color: string): void => {
-      const bh = (v / max) * plotH;
-      parts.push(`<rect x="${(x + dx).toFixed(1)}" y="${(top + plotH - bh).toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="${color}"><title>${esc(`${b.label}: ${fmt(v)}`)}</title></rect>`);
-    };
-    bar(b.value, 0, '#4e79a7');
-    if (two) bar(b.value2 ?? 0, bw, '#f28e2b');
-    if (bars.length <= 24) parts.push(`<text x="${(x + (two ? bw : bw / 2)).toFixed(1)}" y="${top + plotH + 14}" text-anchor="middle" font-size="10">${esc(b.label)}</text>`);
-  });
-  if (two) {
-    parts.push(`<rect x="${left}" y="${h - 16}" width="10" height="10" fill="#4e79a7"/><text x="${left + 14}" y="${h - 7}" font-size="11">${esc(series[0])}</text>`);
-    parts.push(`<rect x="${left + 160}" y="${h - 16}" width="10" height="10" fill="#f28e2b"/><text x="${left + 174}" y="${h - 7}" font-size="11">${esc(series[1]!)}</text>`);
-  }
-  parts.push('</svg>');
-  return parts.join('');
-}
+export { barChart, type Bar };
 
 function table(head: string[], rows: (string | number)[][]): string {
   const cell = (v: string | number): string => `<td>${esc(typeof v === 'number' ? fmt(v) : v)}</td>`;
