@@ -268,3 +268,23 @@ test('a model without the ChatML tokens is given them (new ids) and can be chatt
     base.remove();
   }
 });
+
+test('if the engine thread dies, streams end with an error event and [DONE], and new requests get 503 at once', async () => {
+  const s = await startServer({ modelDir: model.dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: 1 } });
+  try {
+    const r = await fetch(`${s.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: 'the', max_tokens: 200, temperature: 0, stream: true }) });
+    const reader = r.body!.getReader();
+    const decoder = new TextDecoder();
+    let raw = decoder.decode((await reader.read()).value, { stream: true });
+    await s.context.engine.close();
+    for (let c = await reader.read(); !c.done; c = await reader.read()) raw += decoder.decode(c.value, { stream: true });
+    const events = raw.split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+    assert.equal(events.at(-1), '[DONE]');
+    assert.equal(JSON.parse(events.at(-2)!).error.code, 'engine_unavailable');
+    const late = await fetch(`${s.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ prompt: 'x', max_tokens: 2 }) });
+    assert.equal(late.status, 503);
+    assert.equal((await json(late)).error.code, 'engine_unavailable');
+  } finally {
+    await s.drain();
+  }
+});
