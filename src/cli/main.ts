@@ -33,6 +33,8 @@ const commands: Record<string, () => Promise<Command>> = {
   dpo: () => import('./dpo.ts').then((m) => m.dpoCommand),
   ppo: () => import('./ppo.ts').then((m) => m.ppoCommand),
   judge: () => import('./judge.ts').then((m) => m.judgeCommand),
+  seq2seq: () => import('./seq2seq.ts').then((m) => m.seq2seqCommand),
+  translate: () => import('./seq2seq.ts').then((m) => m.translateCommand),
 };
 
 async function usage(): Promise<string> {
