@@ -1,8 +1,8 @@
 // ppo_iteration: seconds per PPO-ptx iteration on the `small` config (6 layers, 384 wide, context
 // 256, a 4,096-token BPE vocabulary trained on the small world) with its phases (rollout, scoring,
 // update), 16 episodes of up to 48 tokens, minibatches of 8, 8 pretraining sequences per episode.
-// ppo_rollout: the rollout phase's tokens/s against plain batched generation of the same model, the
-// same 16 prompts and length in the same run (the `generate` benchmark's batch-16 path): the RL
+// ppo_rollout: the rollout phase's tokens/s against plain batched generation of the same model, each
+// iteration's own 16 prompts and the same length, in the same run (the `generate` benchmark's batch-16 path): the RL
 // bookkeeping should not slow sampling (ratio ≥ 0.8). Models are freshly initialised: the timing
 // does not depend on what they learned, and a random model answers to the full length.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,11 +41,15 @@ export async function run(): Promise<void> {
     const sec = (k: keyof IterationStats['seconds']) => median(timed.map((s) => s.seconds[k]));
     const rolloutTokPerSec = median(timed.map((s) => (s.responseLength * B) / s.seconds.rollout));
 
-    // The same sampling without PPO around it: the same prompts and length, batch 16.
-    const prompts = readPromptFile(join(world, 'instruct', 'prompts_train.jsonl')).slice(0, B).map((r) => chat.encodePrompt(r.prompt));
+    // The same sampling without PPO around it: each timed iteration's own prompts (picked and cut as
+    // the stage does), the same length limit, batch 16.
+    const all = readPromptFile(join(world, 'instruct', 'prompts_train.jsonl')).map((r) => chat.encodePrompt(r.prompt));
+    const maxPrompt = policy.config.blockSize - N - 1;
     const ts: number[] = [];
-    for (let rep = 0; rep < 3; rep++) {
-      const rng = new Rng(rep);
+    for (const s of timed) {
+      const pick = new Rng(1).fork(`prompts:${s.iteration - 1}`);
+      const prompts = Array.from({ length: B }, () => all[pick.int(all.length)]).map((p) => (p.length > maxPrompt ? p.slice(p.length - maxPrompt) : p));
+      const rng = new Rng(s.iteration);
       const t0 = performance.now();
       const g = generate(policy.eval(), prompts, (l) => sampleToken(l, rng, { temperature: 1 }).token, { maxTokens: N });
       ts.push(g.reduce((a, x) => a + x.tokens.length, 0) / ((performance.now() - t0) / 1000));
