@@ -4,7 +4,8 @@
 // bandwidth: the bench measures the machine's read bandwidth and reports the fraction reached.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { emit, log, runPythonRef, threadEnv, timeIt } from './harness.ts';
+import { emit, log, runPythonRef, runVenvRef, threadEnv, timeIt } from './harness.ts';
+import { cpuModel } from './train_step.bench.ts';
 import { GPT, gptConfig, countParams } from '../src/models/gpt.ts';
 import { generate } from '../src/generate/generate.ts';
 import { argmax } from '../src/generate/sampling.ts';
@@ -36,10 +37,14 @@ export async function run(): Promise<void> {
       const full = timeIt(() => generate(model, prompts, (l) => argmax(l), { maxTokens: NEW }), 3, 1);
       const prefill = timeIt(() => generate(model, prompts, (l) => argmax(l), { maxTokens: 1 }), 3, 1);
       const tps = (batch * (NEW - 1)) / (full - prefill);
-      let best: number | null = null;
+      // PyTorch 2.13 (venv, SDPA) is the reference; Debian's 1.13 a second column.
+      let best: number | null = null, bestVersion = '', debian: number | null = null;
       for (const threads of [1, 2]) {
-        const r = runPythonRef(join(here, 'ref', 'generate_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, batch, PROMPT, NEW, threads].map(String), ['torch'], threadEnv(threads));
-        if (r && (best === null || r.tokens_per_sec > best)) best = r.tokens_per_sec;
+        const args = [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, batch, PROMPT, NEW, threads].map(String);
+        const r = runVenvRef(join(here, 'ref', 'generate_ref.py'), args, threadEnv(threads));
+        if (r && (best === null || r.tokens_per_sec > best)) { best = r.tokens_per_sec; bestVersion = r.torch; }
+        const d = runPythonRef(join(here, 'ref', 'generate_ref.py'), args, ['torch'], threadEnv(threads));
+        if (d && (debian === null || d.tokens_per_sec > debian)) debian = d.tokens_per_sec;
       }
       const extra: Record<string, unknown> = {};
       if (batch === 1) {
@@ -47,7 +52,12 @@ export async function run(): Promise<void> {
         extra.bandwidth_gbs = Number(bw.toFixed(1));
         extra.bandwidth_fraction = Number(((bytesPerToken * tps) / (bw * 1e9)).toFixed(3));
       }
-      emit({ name: 'generate', config: name, batch, threads: backend().threads(), value: Number(tps.toFixed(1)), unit: 'tokens/s', ref: best !== null ? 'pytorch-cpu-kv-cache' : null, ref_value: best !== null ? Number(best.toFixed(1)) : null, ...extra });
+      emit({
+        name: 'generate', config: name, batch, threads: backend().threads(), value: Number(tps.toFixed(1)), unit: 'tokens/s',
+        ref: best !== null ? `pytorch-${bestVersion}-kv-cache` : null, ref_value: best !== null ? Number(best.toFixed(1)) : null,
+        ref_debian: debian !== null ? 'pytorch-1.13-kv-cache' : null, ref_debian_value: debian !== null ? Number(debian.toFixed(1)) : null,
+        ratio_debian: debian !== null ? Number((tps / debian).toFixed(3)) : null, cpu: cpuModel(), ...extra,
+      });
     }
   }
 }

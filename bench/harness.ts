@@ -60,7 +60,26 @@ export function median(xs: number[]): number {
  * alone leaves Debian's OpenBLAS free to use every core for the matrix products.
  */
 export function threadEnv(threads: number): Record<string, string> {
-  return { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  return { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+}
+
+/** PyTorch 2.13 (MKL + oneDNN) in the repository's venv: what a PyTorch user runs today. */
+export const venvPython = '.venv-ref/bin/python';
+export const VENV_HINT = 'python3.11 -m venv .venv-ref && .venv-ref/bin/pip install torch==2.13.0 transformers==5.18.0 trl==1.13.0 numpy';
+
+/** Run a reference script with the venv's Python (PyTorch 2.13); null (and the hint) when the venv is missing or the script fails. */
+export function runVenvRef(script: string, args: string[], extraEnv: Record<string, string> = {}): any | null {
+  if (!existsSync(venvPython)) {
+    log(`reference skipped: no ${venvPython} (${VENV_HINT})`);
+    return null;
+  }
+  const r = spawnSync(venvPython, [script, ...args], { env: { ...(process.env as Record<string, string>), ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    log(`reference ${script} (PyTorch 2) failed: ${r.stderr.slice(-2000)}`);
+    return null;
+  }
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
 }
 
 /** Debian's own python3 (where python3-torch and python3-numpy install), not a pyenv one on PATH. */

@@ -1,13 +1,24 @@
 // train_step: forward + backward + AdamW tokens/s per config, MFU against the GEMM ceiling measured
-// in this run, and peak RSS, beside PyTorch CPU at its best of 1 and 2 threads (same model).
+// in this run, and peak RSS, beside PyTorch 2.13 (the venv: MKL + oneDNN, SDPA; eager and
+// torch.compile, the best of those at 1 and 2 threads) and, as a second column, Debian's PyTorch 1.13.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { emit, log, runPythonRef, threadEnv, timeIt } from './harness.ts';
+import { emit, log, runPythonRef, runVenvRef, threadEnv, timeIt } from './harness.ts';
 import { configs } from './train_step_worker.ts';
 import { backend } from '../src/backend/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The CPU this ran on (machines differ: every line records it). */
+export function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * GFLOP/s of a 1024³ GEMM on all threads: the ceiling MFU is measured against. Best of three
@@ -34,17 +45,23 @@ export async function run(): Promise<void> {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'train_step_worker.ts'), name, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (r.status !== 0) { log(`train_step ${name}: worker failed`); continue; }
     const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    let best: { tokens_per_sec: number; rss_mb: number; threads: number } | null = null;
+    type Ref = { tokens_per_sec: number; rss_mb: number; threads: number; torch: string; blas?: string; mode?: string };
+    const better = (a: Ref | null, b: Ref | null) => (!a || (b && b.tokens_per_sec > a.tokens_per_sec) ? b : a);
+    const args = (threads: number) => [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.batch, threads, steps].map(String);
+    let pt2: Ref | null = null, debian: Ref | null = null;
     for (const threads of [1, 2]) {
-      const ref = runPythonRef(join(here, 'ref', 'train_step_ref.py'), [c.nLayer, c.nHead, c.nEmbd, c.blockSize, c.vocabSize, c.batch, threads, steps].map(String), ['torch'], threadEnv(threads));
-      if (ref && (!best || ref.tokens_per_sec > best.tokens_per_sec)) best = ref;
+      for (const mode of ['eager', 'compile']) pt2 = better(pt2, runVenvRef(join(here, 'ref', 'train_step_ref.py'), [...args(threads), mode], threadEnv(threads)));
+      debian = better(debian, runPythonRef(join(here, 'ref', 'train_step_ref.py'), args(threads), ['torch'], threadEnv(threads)));
     }
     const mfu = (g.flops_per_token * g.tokens_per_sec) / (ceiling * 1e9);
+    const r1 = (x: number) => Number(x.toFixed(1));
     emit({
-      name: 'train_step', config: name, threads: g.threads, value: Number(g.tokens_per_sec.toFixed(1)), unit: 'tokens/s',
-      ref: best ? 'pytorch-cpu' : null, ref_value: best ? Number(best.tokens_per_sec.toFixed(1)) : null,
-      mfu: Number(mfu.toFixed(3)), gemm_ceiling_gflops: Number(ceiling.toFixed(1)),
-      rss_mb: Math.round(g.rss_mb), ref_rss_mb: best ? Math.round(best.rss_mb) : null, ref_threads: best?.threads ?? null, backend: g.backend,
+      name: 'train_step', config: name, threads: g.threads, value: r1(g.tokens_per_sec), unit: 'tokens/s',
+      ref: pt2 ? `pytorch-${pt2.torch}` : null, ref_value: pt2 ? r1(pt2.tokens_per_sec) : null,
+      ref_blas: pt2?.blas ?? null, ref_mode: pt2?.mode ?? null, ref_threads: pt2?.threads ?? null, ref_rss_mb: pt2 ? Math.round(pt2.rss_mb) : null,
+      ref_debian: debian ? `pytorch-${debian.torch}` : null, ref_debian_value: debian ? r1(debian.tokens_per_sec) : null,
+      ratio_debian: debian ? Number((g.tokens_per_sec / debian.tokens_per_sec).toFixed(3)) : null, ref_debian_blas: debian?.blas ?? null,
+      mfu: Number(mfu.toFixed(3)), gemm_ceiling_gflops: r1(ceiling), rss_mb: Math.round(g.rss_mb), backend: g.backend, cpu: cpuModel(),
     });
   }
 }

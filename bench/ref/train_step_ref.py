@@ -1,13 +1,17 @@
 #!/usr/bin/python3
 """PyTorch CPU reference for the train_step benchmark: the same pre-LN GPT with tied embeddings,
-random tokens, fp32, AdamW, no dropout. Prints one JSON line: tokens/s (median of timed steps)
-and peak RSS. Usage: train_step_ref.py n_layer n_head n_embd block vocab batch threads steps"""
-import json, math, resource, sys, time
+random tokens, fp32, AdamW, no dropout. Prints one JSON line: tokens/s (median of timed steps),
+peak RSS, the torch version, its BLAS and the mode. Runs on Debian's PyTorch 1.13 (explicit attention)
+and on PyTorch 2.x (F.scaled_dot_product_attention; with mode 'compile', torch.compile).
+Usage: train_step_ref.py n_layer n_head n_embd block vocab batch threads steps [eager|compile]"""
+import json, math, re, resource, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 L, H, C, T, V, B, threads, steps = map(int, sys.argv[1:9])
+mode = sys.argv[9] if len(sys.argv) > 9 else 'eager'
+SDPA = hasattr(F, 'scaled_dot_product_attention')
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -21,10 +25,13 @@ class Block(nn.Module):
         b, t, c = x.shape
         q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
         q = q.view(b, t, H, c // H).transpose(1, 2); k = k.view(b, t, H, c // H).transpose(1, 2); v = v.view(b, t, H, c // H).transpose(1, 2)
-        # Debian's torch (1.13) predates F.scaled_dot_product_attention: nanoGPT's explicit form.
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
-        att = F.softmax(att.masked_fill(self.mask[:, :, :t, :t] == 0, float('-inf')), dim=-1)
-        y = (att @ v).transpose(1, 2).contiguous().view(b, t, c)
+        if SDPA:  # PyTorch 2: the fused kernel
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # Debian's torch (1.13) predates it: nanoGPT's explicit form
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = F.softmax(att.masked_fill(self.mask[:, :, :t, :t] == 0, float('-inf')), dim=-1)
+            y = att @ v
+        y = y.transpose(1, 2).contiguous().view(b, t, c)
         x = x + self.c_proj(y)
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate='tanh'))
 
@@ -41,11 +48,12 @@ class GPT(nn.Module):
 
 model = GPT()
 opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
+fwd = torch.compile(model) if mode == 'compile' else model
 x = torch.randint(0, V, (B, T)); y = torch.randint(0, V, (B, T))
 def step():
     opt.zero_grad(set_to_none=True)
-    loss = model(x, y); loss.backward(); opt.step()
-for _ in range(2): step()
+    loss = fwd(x, y); loss.backward(); opt.step()
+for _ in range(3 if mode == 'compile' else 2): step()
 times = []
 for _ in range(steps):
     t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
@@ -62,4 +70,8 @@ def peak_rss_mb():
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": peak_rss_mb(), "threads": threads, "torch": torch.__version__}))
+def blas():
+    m = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
+    return m.group(1) if m else 'unknown'
+
+print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": peak_rss_mb(), "threads": threads, "torch": torch.__version__, "blas": blas(), "mode": mode, "sdpa": SDPA}))
