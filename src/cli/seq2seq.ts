@@ -110,7 +110,7 @@ export const translateFlags: FlagSpecs = {
   input: { type: 'string', value: 'FILE', help: 'sentences, one a line, or {"source","target"} JSONL (then BLEU and exact match are reported); default: standard input' },
   beam: { type: 'number', default: 4, range: posInt, help: 'beam width (1 = greedy decoding)' },
   alpha: { type: 'number', default: 0.6, range: { min: 0 }, help: 'length penalty ((5+|Y|)/6)^α' },
-  'max-len': { type: 'number', default: 128, range: posInt, help: 'longest output in tokens (at most the model\'s block size)' },
+  'max-len': { type: 'number', default: 128, range: posInt, help: 'longest output in tokens (also at most the model\'s block size and 2·source + 10)' },
   'batch-size': { type: 'number', default: 16, range: posInt, help: 'sentences decoded together' },
   json: { type: 'boolean', help: 'print one JSON object per sentence (and the scores) instead of plain lines' },
 };

@@ -248,11 +248,24 @@ function repeatRows(t: Tensor, K: number): Tensor {
 
 /** Reorder a cache's rows: row i takes the old row from[i] (beam search keeps each survivor's history). */
 function reorderCache(cache: KVCache, from: number[]): void {
+  if (from.every((f, i) => f === i)) return;
   const w = cache.capacity * cache.nEmbd, used = cache.length * cache.nEmbd;
+  const scratch = new Float32Array(from.length * used);
   for (const arr of [...cache.k, ...cache.v]) {
-    const old = arr.slice();
-    from.forEach((src, i) => arr.set(old.subarray(src * w, src * w + used), i * w));
+    for (let i = 0; i < from.length; i++) scratch.set(arr.subarray(i * w, i * w + used), i * used);
+    from.forEach((src, i) => arr.set(scratch.subarray(src * used, (src + 1) * used), i * w));
   }
+}
+
+/** The n best entries of lp (ties to the lower id), best first: a beam needs at most 2K continuations of each beam. */
+function topN(lp: Float64Array, n: number): number[] {
+  const ids: number[] = [];
+  for (let v = 0; v < lp.length; v++) {
+    if (lp[v] === -Infinity || (ids.length === n && lp[v] <= lp[ids[n - 1]])) continue;
+    if (ids.length < n) ids.push(v); else ids[n - 1] = v;
+    for (let i = ids.length - 1; i > 0 && lp[ids[i - 1]] < lp[ids[i]]; i--) [ids[i - 1], ids[i]] = [ids[i], ids[i - 1]];
+  }
+  return ids;
 }
 
 /** Greedy decoding of a batch: the most likely token each step until EOS or maxLen (EOS not included). */
@@ -283,8 +296,8 @@ export const lengthPenalty = (len: number, alpha: number) => ((5 + len) / 6) ** 
 export interface Hypothesis { tokens: number[]; logProb: number; score: number }
 
 /**
- * Beam search (width K, length penalty α), batched: B·K rows decode together. Each step every live
- * beam's continuations are ranked by total log-probability; those ending in EOS become finished
+ * Beam search (width K, length penalty α), batched: B·K rows decode together. Each step the best 2K
+ * continuations of every live beam are ranked by total log-probability; those ending in EOS become finished
  * hypotheses scored logProb / lp(length incl. EOS), the best K others stay live. A sentence stops
  * when it has K finished hypotheses and none of its live beams could still beat the K-th (a live
  * beam's score is at most logProb / lp(maxLen)); at maxLen the live beams are finished as they are.
@@ -307,8 +320,9 @@ export function beamSearch(model: Transformer, enc: EncodedSource, o: DecodeOpti
       if (!done[b]) {
         for (let k = 0; k < K; k++) {
           if (live[b][k].logProb === -Infinity) continue;
+          // The best 2K continuations of each beam hold the best 2K of all of them.
           const lp = logSoftmaxRow(logits.data, b * K + k, V, banned);
-          for (let v = 0; v < V; v++) if (lp[v] !== -Infinity) cands.push({ k, v, lp: live[b][k].logProb + lp[v] });
+          for (const v of topN(lp, 2 * K)) cands.push({ k, v, lp: live[b][k].logProb + lp[v] });
         }
         cands.sort((x, y) => y.lp - x.lp || x.k - y.k || x.v - y.v);
       }

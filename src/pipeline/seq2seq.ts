@@ -152,7 +152,10 @@ export function translate(model: Transformer, tok: Tokenizer, sources: string[],
     const chunk = sources.slice(i, i + o.batchSize).map((s) => ({ src: tok.encode(s), tgt: [] }));
     const b = packPairs(chunk, sp, model.config.blockSize);
     const enc = model.encodeSource(b.src, b.B, b.S, b.srcLen);
-    const dec = { bos: sp.bos, eos: sp.eos, banned: [sp.pad, sp.bos], maxLen: Math.min(o.maxLen, model.config.blockSize) };
+    // Outputs stop at 2·source + 10 tokens (fairseq's max_len_a/b idea): beam search may stop a sentence
+    // only when no live beam can still win, and that bound tightens with the longest allowed output.
+    const longest = Math.max(...Array.from(b.srcLen));
+    const dec = { bos: sp.bos, eos: sp.eos, banned: [sp.pad, sp.bos], maxLen: Math.min(o.maxLen, model.config.blockSize, 2 * longest + 10) };
     const ids = o.beam <= 1 ? greedyDecode(model, enc, dec) : beamSearch(model, enc, { ...dec, beam: o.beam, alpha: o.alpha }).map((h) => h.tokens);
     out.push(...ids.map((t) => tok.decode(t)));
   }
