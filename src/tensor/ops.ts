@@ -196,16 +196,38 @@ function unary(x: Tensor, f: (v: number) => number, df: (v: number, y: number) =
   return out;
 }
 
-/** erf(x) by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, below float32 noise in GELU). */
-function erf(x: number): number {
-  const s = x < 0 ? -1 : 1, a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
+/**
+ * GELU in its exact erf form, x·Φ(x) (BERT's "gelu"; op.gelu is GPT-2's tanh form). Φ uses erf by
+ * Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7); its exp(−x²/2) is also the density φ the
+ * backward needs, so each direction costs one exp per element. TypeScript loops: no backend kernel yet.
+ */
+export function geluErf(x: Tensor): Tensor {
+  const out = Tensor.empty(x.shape);
+  const xd = x.data, od = out.data, n = x.size;
+  for (let i = 0; i < n; i++) od[i] = xd[i] * phiCdf(xd[i]);
+  out.requiresGrad = record([x], () => {
+    const d = out.grad;
+    if (!d) return;
+    const [g, beta] = x.gradForWrite();
+    for (let i = 0; i < n; i++) {
+      const v = xd[i], e = Math.exp(-0.5 * v * v);
+      const dv = d[i] * (cdfFromExp(v, e) + v * e * 0.3989422804014327);
+      g[i] = beta ? g[i] + dv : dv;
+    }
+  }, out);
+  return out;
 }
-/** GELU in its exact erf form, x·Φ(x) (BERT's "gelu"; op.gelu is GPT-2's tanh form). */
-export const geluErf = (x: Tensor) =>
-  unary(x, (v) => 0.5 * v * (1 + erf(v * Math.SQRT1_2)), (v) => 0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) * 0.3989422804014327);
+
+/** Φ(v) = ½(1 + erf(v/√2)) with e = exp(−v²/2) given. */
+function cdfFromExp(v: number, e: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(v) * Math.SQRT1_2);
+  const erfAbs = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * e;
+  return 0.5 * (1 + (v < 0 ? -erfAbs : erfAbs));
+}
+
+function phiCdf(v: number): number {
+  return cdfFromExp(v, Math.exp(-0.5 * v * v));
+}
 export const tanh = (x: Tensor) => unary(x, Math.tanh, (_v, y) => 1 - y * y);
 export const relu = (x: Tensor) => unary(x, (v) => (v > 0 ? v : 0), (v) => (v > 0 ? 1 : 0));
 export const sigmoid = (x: Tensor) => unary(x, (v) => 1 / (1 + Math.exp(-v)), (_v, y) => y * (1 - y));
