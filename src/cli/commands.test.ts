@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from './main.ts';
+import { runCli } from './test-cli.ts';
 import { progressLine } from './data.ts';
 import { trainBpe, loadTokenizer } from '../tokenizer/index.ts';
 import { loadModel } from '../interop/load.ts';
@@ -21,18 +21,7 @@ writeFileSync(corpus, Array.from({ length: 1500 }, () => JSON.stringify({ text: 
 const tokDir = join(dir, 'tok');
 const ck = join(dir, 'ck');
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const cli = runCli;
 
 test('pretrain from a config file with --json progress, then --resume; malformed records per --on-error', async () => {
   const tok = await trainBpe([readFileSync(corpus, 'utf8')], { vocabSize: 280, specialTokens: ['<|endoftext|>'] });

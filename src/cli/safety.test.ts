@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, mkdirSync, readdi
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { main } from './main.ts';
+import { runCli } from './test-cli.ts';
 import { trainBpe } from '../tokenizer/index.ts';
 import { Rng } from '../util/rng.ts';
 
@@ -18,19 +18,8 @@ writeFileSync(corpus, Array.from({ length: 150 }, () => JSON.stringify({ text: A
 const tokDir = join(dir, 'tok');
 const small = ['--preset', 'nano', '--block-size', '16', '--batch-size', '4', '--eval-every', '0', '--tokenizer', tokDir];
 
-/** Run the CLI in this process, capturing what it prints. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const [log, error] = [console.log, console.error];
-  console.log = (...a: unknown[]) => out.push(a.join(' '));
-  console.error = (...a: unknown[]) => err.push(a.join(' '));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+
+const cli = runCli;
 
 /** The one-line error a user sees: exit 1, the message, no stack trace. */
 async function refused(args: string[], re: RegExp): Promise<void> {

@@ -4,9 +4,9 @@
 // with L = L_task + λ·L_LM; Adam(W) with lr 6.25e-5, batch 32, 3 epochs, linear warmup over 0.2%
 // of training then linear decay to 0, dropout 0.1 before the head. The result is a checkpoint
 // directory like pretraining's plus the head, with the task in config.json; it resumes exactly.
-import { existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/fs.ts';
+import { openMetricsLog } from '../train/metrics-log.ts';
 import type { OutputDir } from '../util/output.ts';
 import { GPT, gptConfig, countParams, type GptConfig } from '../models/gpt.ts';
 import { GptTaskModel, TASK_TOKENS, packTaskBatch, type TaskBatch, type TaskLayout } from '../models/gpt1-task.ts';
@@ -292,21 +292,12 @@ async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: Gpt
   const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts);
 
   let resumedFrom: number | null = null;
-  const metricsPath = out.file('metrics.jsonl');
   if (cfg.resume) {
     const { state } = loadTrainerState(cfg.out, model);
     trainer.restore(state);
     resumedFrom = state.step;
-    // Drop metrics the interrupted run logged after its last checkpoint: they are redone now.
-    if (existsSync(metricsPath)) {
-      const kept = readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
-      writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
-    }
-  } else {
-    writeFileAtomic(metricsPath, '');
   }
-  out.own('metrics.jsonl');
-  const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+  const metric = openMetricsLog(out, resumedFrom);
 
   onEvent({
     type: 'start', config: cfg, model: model.config, params: countParams(model.config).total + model.score.numParameters(), task: cfg.task, layout: head.layout,

@@ -1,7 +1,7 @@
 // The pretraining stage: text (or token shards) → token ids → GPT trained with the Trainer →
 // checkpoints, a metrics JSONL and samples. Progress goes out as events; cli/ prints them.
-import { existsSync, readFileSync, appendFileSync, statSync } from 'node:fs';
-import { writeFileAtomic } from '../util/fs.ts';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { openMetricsLog } from '../train/metrics-log.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
@@ -256,7 +256,6 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
   const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train, val }, trainOptionsOf(cfg));
 
   let resumedFrom: number | null = null;
-  const metricsPath = out.file('metrics.jsonl');
   if (cfg.resume) {
     const { state, extra } = loadTrainerState(cfg.out, model);
     if (typeof extra.train_tokens === 'number' && extra.train_tokens !== trainTokens.length) {
@@ -264,16 +263,8 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
     }
     trainer.restore(state);
     resumedFrom = state.step;
-    // Drop metrics the interrupted run logged after its last checkpoint: they are redone now.
-    if (existsSync(metricsPath)) {
-      const kept = readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
-      writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
-    }
-  } else {
-    writeFileAtomic(metricsPath, '');
   }
-  out.own('metrics.jsonl');
-  const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+  const metric = openMetricsLog(out, resumedFrom);
 
   onEvent({
     type: 'start', config: cfg, model: model.config, params: countParams(model.config).total, flopsPerToken: flopsPerToken(model.config),
