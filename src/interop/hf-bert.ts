@@ -11,8 +11,8 @@
 // unexpected or wrongly shaped tensors by name.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
-import { writeTrainerState, readTrainerState } from './module-state.ts';
+import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.ts';
+import { writeTrainerState, readTrainerState, loadParams } from './module-state.ts';
 import { recoverDir } from '../util/fs.ts';
 import { OutputDir, asOutput } from '../util/output.ts';
 import { FileFormatError } from '../util/errors.ts';
@@ -85,25 +85,6 @@ export interface LoadedBert {
   heads: 'loaded' | 'initialised';
   /** Tensors the file has beyond BertForPreTraining's (a finetuned head: `classifier.weight`, …), by name. */
   rest: Map<string, SafeTensor>;
-}
-
-/** Copy a file's tensors into a module's parameters by name; returns the tensors left over. */
-export function loadParams(module: Module, tensors: Map<string, SafeTensor>, file: string, optional: (name: string) => boolean = () => false): Set<string> {
-  const missing = new Set<string>();
-  for (const [name, p] of module.namedParameters()) {
-    const t = tensors.get(name);
-    if (!t) {
-      if (!optional(name)) throw new FileFormatError(file, `missing tensor '${name}'`);
-      missing.add(name);
-      continue;
-    }
-    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-      throw new FileFormatError(file, `tensor '${name}' has shape [${t.shape}], the config needs [${p.shape}]`);
-    }
-    p.data.set(toFloat32(t));
-    tensors.delete(name);
-  }
-  return missing;
 }
 
 /** A BERT directory (gptkit's or a transformers BertForPreTraining / BertModel one) with its WordPiece tokenizer. */

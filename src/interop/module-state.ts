@@ -1,7 +1,8 @@
 // A trainer state saved beside any Module's weights, in the layout GPT checkpoints use
 // (interop/checkpoint.ts): DIR/trainer_state/state.json (step, tokens, optimizer step, RNG streams,
 // data position, extras) and optimizer.safetensors (AdamW moments `m.<param>`, `v.<param>` in the
-// order of module.namedParameters()). BERT and Transformer checkpoints write and read it here.
+// order of module.namedParameters()). BERT and Transformer checkpoints write and read it here, and
+// fill their parameters from a file's tensors by name (loadParams).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, toFloat32, type SafeTensor } from './safetensors.ts';
@@ -44,4 +45,23 @@ export function readTrainerState(dir: string, module: Module): { state: TrainerS
   }
   const { step, tokens, optimizer_step, rngs, data, ...extra } = json;
   return { state: { step: Number(step), tokens: Number(tokens), optimizer: { step: Number(optimizer_step), m, v }, rngs: rngs as Record<string, unknown>, data }, extra };
+}
+
+/** Copy a file's tensors into a module's parameters by name; returns the names it let be missing (`optional`); used tensors leave the map. */
+export function loadParams(module: Module, tensors: Map<string, SafeTensor>, file: string, optional: (name: string) => boolean = () => false): Set<string> {
+  const missing = new Set<string>();
+  for (const [name, p] of module.namedParameters()) {
+    const t = tensors.get(name);
+    if (!t) {
+      if (!optional(name)) throw new FileFormatError(file, `missing tensor '${name}'`);
+      missing.add(name);
+      continue;
+    }
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new FileFormatError(file, `tensor '${name}' has shape [${t.shape}], the config needs [${p.shape}]`);
+    }
+    p.data.set(toFloat32(t));
+    tensors.delete(name);
+  }
+  return missing;
 }

@@ -254,6 +254,8 @@ async function train(cfg: PretrainConfig, hooks: BertStageHooks, out: OutputDir,
 
   const trainTokens = trainDocs.reduce((n, d) => n + d.reduce((m, s) => m + s.length, 0), 0);
   const valTokens = valDocs.reduce((n, d) => n + d.reduce((m, s) => m + s.length, 0), 0);
+  // The start event describes a GPT; BERT's config has the fields it prints (layers, heads, width,
+  // context, vocabulary) and says post-LN, bidirectional for the rest.
   onEvent({
     type: 'start', config: cfg, model: { ...model.config, norm: 'post', attention: 'bidirectional' } as unknown as GptConfig, params: countBertParams(model.config).total,
     flopsPerToken: bertFlopsPerToken(model.config), trainTokens, valTokens, backend: backend().name, threads: backend().threads(), resumedFrom,

@@ -14,9 +14,8 @@ import { Trainer, type TrainOptions, type StepEvent } from '../train/trainer.ts'
 import type { Batch, BatchSource } from '../train/batches.ts';
 import { noamLr } from '../optim/schedule.ts';
 import { openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
-import { writeTrainerState, readTrainerState } from '../interop/module-state.ts';
+import { writeTrainerState, readTrainerState, loadParams } from '../interop/module-state.ts';
 import { readSafetensors, writeSafetensors } from '../interop/safetensors.ts';
-import { loadParams } from '../interop/hf-bert.ts';
 import type { OutputDir } from '../util/output.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { stopOnSignal, yieldToEvents, InterruptedError } from '../util/signals.ts';
