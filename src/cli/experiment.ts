@@ -4,14 +4,15 @@ import type { Command } from './main.ts';
 import { helpText, parseFlags, type FlagSpecs } from './flags.ts';
 import { runGptExperiment, type ExperimentEvent } from '../pipeline/experiment.ts';
 import { runBertExperiment } from '../pipeline/experiment-bert.ts';
+import { runInstructGptExperiment } from '../pipeline/experiment-instructgpt.ts';
 import { backendNotice } from '../backend/index.ts';
 import { fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
 
-const USAGE = 'gptkit experiment gpt|bert [--quick] [--out DIR] [--seed N] [--json]';
-const SUMMARY = "gpt: measure GPT-1's finetuning claims, GPT-2's zero-shot scaling, GPT-3's few-shot and data-curation claims; bert: BERT against GPT-1 and against random init, the encoder–decoder against a decoder-only GPT on translation, beam against greedy — on the embedded world; writes claims.json and report.html.";
+const USAGE = 'gptkit experiment gpt|bert|instructgpt [--quick] [--out DIR] [--seed N] [--json]';
+const SUMMARY = "gpt: measure GPT-1's finetuning claims, GPT-2's zero-shot scaling, GPT-3's few-shot and data-curation claims; bert: BERT against GPT-1 and against random init, the encoder–decoder against a decoder-only GPT on translation, beam against greedy; instructgpt: SFT, reward model, PPO-ptx, plain PPO and DPO judged by the world's labeler (RM vs labelers, win rates, honest/harmless, alignment tax) — on the embedded world; writes claims.json and report.html.";
 const FLAGS: FlagSpecs = {
-  out: { type: 'string', value: 'DIR', path: true, default: 'runs/experiment-gpt', help: '(bert: runs/experiment-bert) where the world, models, claims.json and report.html go (new, empty, or an earlier experiment)' },
+  out: { type: 'string', value: 'DIR', path: true, default: 'runs/experiment-gpt', help: '(bert: runs/experiment-bert, instructgpt: runs/experiment-instructgpt) where the world, models, claims.json and report.html go (new, empty, or an earlier experiment)' },
   seed: { type: 'number', range: { min: 0, int: true }, default: 0, help: 'seed of the world and of every training run' },
   quick: { type: 'boolean', help: 'the same stages at toy size (about a minute; the figures mean little)' },
   json: { type: 'boolean', help: 'print progress and the claims as JSON lines' },
@@ -25,7 +26,7 @@ export const experimentCommand: Command = {
       console.log(helpText(USAGE, SUMMARY, FLAGS));
       return sub ? 0 : 1;
     }
-    if (sub !== 'gpt' && sub !== 'bert') throw new ConfigError(`experiment: unknown experiment '${sub}', expected 'gpt' or 'bert'`, USAGE);
+    if (sub !== 'gpt' && sub !== 'bert' && sub !== 'instructgpt') throw new ConfigError(`experiment: unknown experiment '${sub}', expected 'gpt', 'bert' or 'instructgpt'`, USAGE);
     const p = parseFlags(rest, FLAGS);
     if (p.help) {
       console.log(helpText(USAGE, SUMMARY, FLAGS));
@@ -47,6 +48,7 @@ export const experimentCommand: Command = {
       }
     };
     if (sub === 'bert') await runBertExperiment({ out: p.given.has('out') ? v.out : 'runs/experiment-bert', seed: v.seed, quick: Boolean(v.quick) }, onEvent);
+    else if (sub === 'instructgpt') await runInstructGptExperiment({ out: p.given.has('out') ? v.out : 'runs/experiment-instructgpt', seed: v.seed, quick: Boolean(v.quick) }, onEvent);
     else await runGptExperiment({ out: v.out, seed: v.seed, quick: Boolean(v.quick) }, onEvent);
     return 0;
   },
