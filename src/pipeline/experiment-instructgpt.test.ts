@@ -52,6 +52,9 @@ test('experiment instructgpt --quick: six claims with verdicts and figures, a ch
   }
   assert.ok(Number.isFinite(c5.tax_plain_ppo) && c5.tax_stderr > 0);
   isWinRate(c6.dpo_vs_ppo_ptx, 'DPO vs PPO-ptx');
+  assert.equal(r.claims[5].verdict, verdict(c6.dpo_vs_ppo_ptx.win_rate - 2 * c6.dpo_vs_ppo_ptx.stderr > 0.4));
+  assert.equal(r.claims[3].verdict, verdict(['honest', 'harmless'].every((k) => c4.rates.sft[k] > c4.rates.pretrained[k] && c4.rates['ppo-ptx'][k] > c4.rates.pretrained[k])));
+  assert.equal(r.claims[4].verdict, verdict(c5.tax_plain_ppo > 2 * c5.tax_stderr && c5.recovered_by_ptx !== null && c5.recovered_by_ptx > 0.5));
   assert.ok(c6.dpo_heldout && Number.isFinite(c6.dpo_heldout.loss), 'DPO ran and was validated');
   assert.equal(r.ppo['ppo-ptx'].length, r.settings.ppo.iterations);
   assert.equal(r.ppo.ppo.length, r.settings.ppo.iterations);

@@ -10,7 +10,8 @@
 //   5. Alignment tax: plain PPO loses accuracy on the world's classification tasks (against the
 //      pretrained model, by more than two standard errors); PPO-ptx recovers most (over half) of it.
 //   6. DPO against PPO-ptx: the win rate is reported; the verdict reads DPO's claim (as good as PPO)
-//      as "DPO's win rate is not below ½ by two standard errors".
+//      as non-inferiority within 10 points: win rate − 2 standard errors > 0.4 (a plain "not below
+//      ½ by two standard errors" would call any small, noisy comparison reproduced).
 // A preference counts as reproduced only when its win rate is above ½ by two standard errors (the
 // ladder's report uses the same rule). Figures, the settings behind them and a verdict per claim go
 // to claims.json and report.html; a claim that fails is reported with its figures. `quick` runs the
@@ -200,7 +201,7 @@ export async function runInstructGptExperiment(cfgIn: Partial<InstructGptExperim
       { id: 3, paper: 'InstructGPT', claim: `the small PPO-ptx model is preferred to a pretrained model ≥ 4× its size prompted ${sc.judge.shots}-shot (paper: 1.3B vs 175B)`, verdict: preferred(big) ? 'reproduced' : 'not reproduced', figures: { ppo_ptx_S_vs_pretrained_L: big, params, size_ratio: r4(params.L / params.S) } },
       { id: 4, paper: 'InstructGPT', claim: 'honest and harmless answers are more frequent after SFT and after PPO-ptx than from the pretrained model (strictly higher rates)', verdict: higher('honest') && higher('harmless') ? 'reproduced' : 'not reproduced', figures: { rates: pr } },
       { id: 5, paper: 'InstructGPT', claim: `alignment tax: plain PPO loses mean ${sc.eval.shots}-shot accuracy on the world's four classification tasks against the pretrained model (by more than two standard errors), and PPO-ptx recovers over half of it`, verdict: tax > 2 * taxSe && recovered !== null && recovered > 0.5 ? 'reproduced' : 'not reproduced', figures: { accuracy: tasks, tax_plain_ppo: tax, tax_stderr: taxSe, recovered_by_ptx: recovered } },
-      { id: 6, paper: 'DPO', claim: 'DPO against PPO-ptx, win rate reported; the verdict reads DPO\'s claim (at least as good as PPO) as a win rate not below ½ by two standard errors', verdict: dvp.win_rate + 2 * dvp.stderr >= 0.5 ? 'reproduced' : 'not reproduced', figures: { dpo_vs_ppo_ptx: dvp, dpo_rates: rates(dpoVsPpo.model), ppo_ptx_rates: rates(dpoVsPpo.baseline), dpo_heldout: dv ? { loss: r4(dv.loss), accuracy: r4(dv.accuracy), margin: r4(dv.margin) } : null } },
+      { id: 6, paper: 'DPO', claim: 'DPO against PPO-ptx, win rate reported; the verdict reads DPO\'s claim (at least as good as PPO) as non-inferiority within 10 points: win rate − 2 standard errors above 0.4', verdict: dvp.win_rate - 2 * dvp.stderr > 0.4 ? 'reproduced' : 'not reproduced', figures: { dpo_vs_ppo_ptx: dvp, dpo_rates: rates(dpoVsPpo.model), ppo_ptx_rates: rates(dpoVsPpo.baseline), dpo_heldout: dv ? { loss: r4(dv.loss), accuracy: r4(dv.accuracy), margin: r4(dv.margin) } : null } },
     ];
     for (const c of claims) onEvent({ type: 'figure', name: `claim ${c.id}`, value: c.verdict === 'reproduced' ? 1 : 0 });
     const result = { experiment: 'instructgpt', quick: cfg.quick, seed: cfg.seed, settings: sc, claims, ppo: ppoMetrics, examples: ppoVsPre.examples.slice(0, 3), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) };
