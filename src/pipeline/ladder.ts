@@ -33,6 +33,7 @@ import { loadChatModel } from '../rlhf/chat-model.ts';
 import type { ChatMessage } from '../rlhf/chat-template.ts';
 import { gptConfig, type GptConfig } from '../models/gpt.ts';
 import { hasTrainerState } from '../interop/checkpoint.ts';
+import { clearBufferPool } from '../tensor/tensor.ts';
 import { ConfigError } from '../util/errors.ts';
 import { OutputDir } from '../util/output.ts';
 import { InterruptedError } from '../util/signals.ts';
@@ -445,6 +446,7 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
       if (e instanceof InterruptedError) throw new InterruptedError(e.message, 'run the same command again to continue where it stopped');
       throw e;
     }
+    clearBufferPool(); // the next stage's models have other shapes: this one's pooled buffers are of no use to it
     const done: StageRecord = { ...record, done: true, figures: measured };
     const fin = open(s);
     fin.setMeta({ ladder_stage: done });

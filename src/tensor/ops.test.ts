@@ -133,3 +133,17 @@ test('errors name the op and the shapes', () => {
   assert.throws(() => op.matmul(a, b), /matmul: inner dims differ/);
   assert.throws(() => op.add(a, Tensor.zeros([2])), /add: cannot broadcast \[2\] onto \[2, 3\]/);
 });
+
+test('the buffer pool keeps the free buffers of varying shapes bounded (least recently used lengths go)', async () => {
+  const { clearBufferPool } = await import('./tensor.ts');
+  clearBufferPool();
+  // 400 distinct lengths of 1 MB each, one at a time: 400 MB would stay pooled without a cap.
+  for (let i = 0; i < 400; i++) scope(() => Tensor.zeros([262144 + i]));
+  assert.ok(bufferPoolBytes() <= 256 * 2 ** 20, `${(bufferPoolBytes() / 2 ** 20).toFixed(0)} MB held`);
+  // The lengths in use stay pooled: the same shape again draws from the pool.
+  scope(() => Tensor.zeros([262144 + 399]));
+  const held = bufferPoolBytes();
+  scope(() => Tensor.zeros([262144 + 399]));
+  assert.equal(bufferPoolBytes(), held);
+  clearBufferPool();
+});

@@ -28,11 +28,26 @@ export function shapeStr(shape: Shape): string {
 // ---------------------------------------------------------------------------------------------
 // Buffer pool and scopes.
 
+/**
+ * Free buffers by exact length. A training step asks for the same lengths every time, so its second
+ * step allocates nothing. Work whose shapes vary (evaluation over prompts of every length, RLHF
+ * batches) would otherwise leave a list behind for every length it ever saw: the free bytes are held
+ * to at most max(MIN_CAP, 2 × the most ever in use at once), evicting the lengths used least recently.
+ */
 class BufferPool {
   private free = new Map<number, Float32Array[]>();
+  /** Last use of each length (a counter, not a clock). */
+  private used = new Map<number, number>();
+  private tick = 0;
   bytesHeld = 0;
+  private inUse = 0;
+  private peakInUse = 0;
+  static readonly MIN_CAP = 256 * 2 ** 20;
 
   take(n: number): Float32Array {
+    this.used.set(n, ++this.tick);
+    this.inUse += n * 4;
+    if (this.inUse > this.peakInUse) this.peakInUse = this.inUse;
     const list = this.free.get(n);
     if (list && list.length) {
       const b = list.pop()!;
@@ -43,14 +58,34 @@ class BufferPool {
   }
 
   give(b: Float32Array): void {
+    this.inUse = Math.max(0, this.inUse - b.byteLength);
     let list = this.free.get(b.length);
     if (!list) this.free.set(b.length, (list = []));
     list.push(b);
     this.bytesHeld += b.byteLength;
+    if (this.bytesHeld > this.cap()) this.evict();
+  }
+
+  cap(): number {
+    return Math.max(BufferPool.MIN_CAP, 2 * this.peakInUse);
+  }
+
+  /** Drop whole lengths, least recently used first, until the free bytes fit the cap again. */
+  private evict(): void {
+    const cap = this.cap();
+    const lengths = [...this.free.keys()].sort((a, b) => (this.used.get(a) ?? 0) - (this.used.get(b) ?? 0));
+    for (const n of lengths) {
+      if (this.bytesHeld <= cap) break;
+      const list = this.free.get(n)!;
+      this.bytesHeld -= list.length * n * 4;
+      this.free.delete(n);
+      this.used.delete(n);
+    }
   }
 
   clear(): void {
     this.free.clear();
+    this.used.clear();
     this.bytesHeld = 0;
   }
 }
