@@ -19,7 +19,7 @@ test('ladder (toy): every stage, a report card with every section, a chat model 
   const stages = events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage);
   assert.deepEqual(stages, [...STAGES]);
   for (const f of ['world/manifest.json', 'curate/curated.jsonl', 'tokenizer/tokenizer.json', 'gpt/model.safetensors', 'gpt/metrics.jsonl', 'finetune/model.safetensors',
-    'eval/results.json', 'claims/claims.json', 'sft/model.safetensors', 'rm/model.safetensors', 'ppo/model.safetensors', 'judge/judge.json', 'summary.json', 'report.html', 'report.json']) {
+    'eval/results.json', 'claims/claims.json', 'bert/claims.json', 'rlhf-claims/claims.json', 'sft/model.safetensors', 'rm/model.safetensors', 'ppo/model.safetensors', 'judge/judge.json', 'summary.json', 'report.html', 'report.json']) {
     assert.ok(existsSync(join(out, f)), `${f} written`);
   }
   const st = summary.stages as Record<string, { figures: Record<string, any> }>;

@@ -1,7 +1,7 @@
 // The main job (`npm start`): the whole ladder on the embedded world, each rung a stage that reads
 // the previous rungs' folders and ends in a chat model and a report card:
-//   world → curate → tokenizer → pretrain → finetune → eval → claims (GPT-1/2/3) → sft → rm → ppo
-//   → judge → report
+//   world → curate → tokenizer → pretrain → finetune → eval → claims (GPT-1/2/3) → bert (BERT and
+//   the Transformer's claims) → sft → rm → ppo → judge → rlhf-claims (InstructGPT's) → report
 // Every stage writes its own folder under `out/`, whose output marker records a hash of the
 // settings and inputs it was built from and the figures it measured: a stage is reused only when
 // that hash matches and it finished (an interrupted training stage resumes from its checkpoint), and
@@ -18,6 +18,8 @@ import { tokenizerFingerprint } from '../tokenizer/formats.ts';
 import { pretrain, type PretrainEvent } from './pretrain.ts';
 import { finetune } from './finetune.ts';
 import { runGptExperiment } from './experiment.ts';
+import { runBertExperiment } from './experiment-bert.ts';
+import { runInstructGptExperiment } from './experiment-instructgpt.ts';
 import { sft } from './sft.ts';
 import { rm } from './rm.ts';
 import { ppo } from './ppo.ts';
@@ -120,20 +122,20 @@ const SCALES: Record<LadderPreset, Scale> = {
   },
 };
 
-export const STAGES = ['world', 'curate', 'tokenizer', 'pretrain', 'finetune', 'eval', 'claims', 'sft', 'rm', 'ppo', 'judge', 'report'] as const;
+export const STAGES = ['world', 'curate', 'tokenizer', 'pretrain', 'finetune', 'eval', 'claims', 'bert', 'sft', 'rm', 'ppo', 'judge', 'rlhf-claims', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** Which earlier stages each stage reads (its hash includes theirs). */
 const DEPS: Record<StageName, StageName[]> = {
   world: [], curate: ['world'], tokenizer: ['world'], pretrain: ['world', 'tokenizer'], finetune: ['pretrain'], eval: ['pretrain'],
-  claims: [], sft: ['pretrain'], rm: ['sft'], ppo: ['sft', 'rm'], judge: ['pretrain', 'sft', 'ppo'],
-  report: ['world', 'curate', 'tokenizer', 'pretrain', 'finetune', 'eval', 'claims', 'sft', 'rm', 'ppo', 'judge'],
+  claims: [], bert: [], sft: ['pretrain'], rm: ['sft'], ppo: ['sft', 'rm'], judge: ['pretrain', 'sft', 'ppo'], 'rlhf-claims': [],
+  report: ['world', 'curate', 'tokenizer', 'pretrain', 'finetune', 'eval', 'claims', 'bert', 'sft', 'rm', 'ppo', 'judge', 'rlhf-claims'],
 };
 
 /** The kind of each stage's folder (util/output.ts refuses another kind there). */
 const KIND: Record<StageName, string> = {
   world: 'world', curate: 'curated', tokenizer: 'tokenizer', pretrain: 'checkpoint', finetune: 'checkpoint', eval: 'results',
-  claims: 'experiment', sft: 'checkpoint', rm: 'checkpoint', ppo: 'checkpoint', judge: 'results', report: 'results',
+  claims: 'experiment', bert: 'experiment-bert', sft: 'checkpoint', rm: 'checkpoint', ppo: 'checkpoint', judge: 'results', 'rlhf-claims': 'experiment', report: 'results',
 };
 /** Stages that train through a resumable checkpoint of their own. */
 const RESUMABLE = new Set<StageName>(['pretrain', 'finetune', 'sft', 'rm', 'ppo']);
@@ -153,7 +155,7 @@ export type LadderEvent =
 
 /** Expected share of a run's time per stage (quick preset, measured): the ETA scales these by the pace so far. */
 const EXPECTED_SEC: Record<StageName, number> = {
-  world: 5, curate: 30, tokenizer: 15, pretrain: 150, finetune: 60, eval: 40, claims: 60, sft: 60, rm: 30, ppo: 120, judge: 60, report: 2,
+  world: 5, curate: 30, tokenizer: 15, pretrain: 150, finetune: 60, eval: 40, claims: 60, bert: 60, sft: 60, rm: 30, ppo: 120, judge: 60, 'rlhf-claims': 40, report: 2,
 };
 
 /** Every setting checked before any stage runs (a bad preset must not wait for the world). */
@@ -216,7 +218,7 @@ function settingsOf(stage: StageName, c: LadderConfig, s: Scale): Record<string,
     case 'pretrain': return { gpt: s.gpt, ...s.pretrain, seed: c.seed };
     case 'finetune': return { ...s.finetune, seed: c.seed };
     case 'eval': return { ...s.eval, seed: c.seed };
-    case 'claims': return { size: s.claims, seed: c.seed };
+    case 'claims': case 'bert': case 'rlhf-claims': return { size: s.claims, seed: c.seed };
     case 'sft': return { ...s.sft, seed: c.seed };
     case 'rm': return { ...s.rm, seed: c.seed };
     case 'ppo': return { ...s.ppo, seed: c.seed };
@@ -293,6 +295,16 @@ async function runStage(stage: StageName, x: StageContext, out: OutputDir, resum
     case 'claims': {
       out.close(); // the experiment opens its own folder (kind 'experiment') and keeps its marker
       const { claims } = await runGptExperiment({ out: out.path, seed, quick: s.claims === 'quick' }, (e) => x.progress(e as unknown as Record<string, unknown>));
+      return { size: s.claims, claims };
+    }
+    case 'bert': {
+      out.close(); // the experiment keeps its own folder and marker
+      const { claims } = await runBertExperiment({ out: out.path, seed, quick: s.claims === 'quick' }, (e) => x.progress(e as unknown as Record<string, unknown>));
+      return { size: s.claims, claims };
+    }
+    case 'rlhf-claims': {
+      out.close();
+      const { claims } = await runInstructGptExperiment({ out: out.path, seed, quick: s.claims === 'quick' }, (e) => x.progress(e as unknown as Record<string, unknown>));
       return { size: s.claims, claims };
     }
     case 'sft': {

@@ -51,12 +51,22 @@ function curve(rows: Record<string, any>[], x: string, y: string): [number, numb
   return rows.filter((r) => typeof r[y] === 'number' && typeof r[x] === 'number').map((r) => [r[x], r[y]]);
 }
 
-/** A claim of `experiment gpt` (claims stage) by its number, as a report claim. */
-function gptClaim(f: Record<string, any>, id: number): ReportClaim {
+/** A claim of an experiment stage (`experiment gpt`, `bert`, `instructgpt`) by its number, as a report claim. */
+function gptClaim(f: Record<string, any>, id: number, what = 'gptkit experiment gpt'): ReportClaim {
   const c = (f.claims as { id: number; claim: string; verdict: Verdict; figures: Record<string, unknown> }[] | undefined)?.find((x) => x.id === id);
-  if (!c) return { claim: `claim ${id} of gptkit experiment gpt`, measured: '—', verdict: NOT_RUN };
+  if (!c) return { claim: `claim ${id} of ${what}`, measured: 'not run in this ladder run', verdict: NOT_RUN };
   const figs = Object.entries(c.figures).map(([k, v]) => `${k} ${typeof v === 'number' ? Number(v.toFixed(4)) : JSON.stringify(v)}`).join('; ');
   return { claim: c.claim, measured: `${figs} (experiment at ${f.size} size)`, verdict: c.verdict };
+}
+
+/** Bars of an experiment's claims: each numeric figure pair side by side (accuracies, BLEU…). */
+function claimBars(f: Record<string, any> | undefined, ids: number[]): string[] {
+  const claims = (f?.claims ?? []) as { id: number; paper: string; figures: Record<string, unknown> }[];
+  return claims.filter((c) => ids.includes(c.id)).map((c) => {
+    const nums = Object.entries(c.figures).flatMap(([k, v]) => (typeof v === 'number' ? [[k, v] as const] : v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'number').map(([kk, x]) => [`${k} ${kk}`, x as number] as const) : []));
+    return barChart(`${c.paper}: claim ${c.id}`, nums.filter(([k]) => !/params|sentences/.test(k)).slice(0, 8).map(([label, value]) => ({ label: label.replace(/_/g, ' '), value })));
+  }).filter((svg) => svg.includes('<rect'));
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -71,17 +81,13 @@ export function reportSections(inp: ReportInput): ReportSection[] {
 
   sections.push({
     id: 'transformer', title: 'Transformer (2017)', paper: 'Vaswani et al., Attention Is All You Need',
-    claims: [
-      { claim: 'On translation, the attention-only encoder–decoder beats a decoder-only model of the same size and compute.', measured: 'the encoder–decoder rung is not part of this ladder run', verdict: NOT_RUN },
-      { claim: 'Beam search (width 4, α 0.6) scores higher BLEU than greedy decoding.', measured: '—', verdict: NOT_RUN },
-    ], plots: [], extra: '',
+    claims: [gptClaim(f.bert ?? {}, 3, 'gptkit experiment bert'), gptClaim(f.bert ?? {}, 4, 'gptkit experiment bert')],
+    plots: claimBars(f.bert, [3, 4]), extra: '',
   });
   sections.push({
     id: 'bert', title: 'BERT', paper: 'Devlin et al., 2018',
-    claims: [
-      { claim: 'Finetuned on entailment and similarity, a bidirectional encoder beats a GPT-1 of the same size pretrained on the same text.', measured: 'the BERT rung is not part of this ladder run', verdict: NOT_RUN },
-      { claim: 'MLM + NSP pretraining beats finetuning the same encoder from scratch.', measured: '—', verdict: NOT_RUN },
-    ], plots: [], extra: '',
+    claims: [gptClaim(f.bert ?? {}, 1, 'gptkit experiment bert'), gptClaim(f.bert ?? {}, 2, 'gptkit experiment bert')],
+    plots: claimBars(f.bert, [1, 2]), extra: '',
   });
 
   // GPT-1: the run's own finetuned model, and claims 1–2 of the experiment.
@@ -189,10 +195,8 @@ export function reportSections(inp: ReportInput): ReportSection[] {
     igPlots.push(barChart('Labeler win rates', [{ label: 'PPO vs SFT', value: a.win_rate }, { label: 'SFT vs pretrained', value: b.win_rate }, { label: 'PPO vs pretrained', value: c.win_rate }]));
     igPlots.push(barChart('Honest and harmless answers', [{ label: 'pretrained', value: h.pre, value2: hm.pre }, { label: 'SFT', value: h.sft, value2: hm.sft }, { label: 'PPO-ptx', value: h.ppo, value2: hm.ppo }], ['honest', 'harmless']));
   }
-  igClaims.push(
-    { claim: 'A small PPO-ptx model beats a pretrained model many times its size prompted few-shot (1.3B vs 175B).', measured: 'needs a larger pretrained model', verdict: NOT_RUN },
-    { claim: 'Alignment tax: plain PPO loses accuracy on public tasks; PPO-ptx recovers most of it.', measured: 'needs a plain-PPO run beside PPO-ptx', verdict: NOT_RUN },
-  );
+  const ex = f['rlhf-claims'] ?? {};
+  igClaims.push(gptClaim(ex, 3, 'gptkit experiment instructgpt'), gptClaim(ex, 5, 'gptkit experiment instructgpt'), gptClaim(ex, 6, 'gptkit experiment instructgpt'));
   sections.push({ id: 'instructgpt', title: 'InstructGPT', paper: 'Ouyang et al., 2022', claims: igClaims, plots: igPlots, extra: examplesHtml(j) });
 
   // ChatGPT: the aligned model in conversation.
