@@ -34,7 +34,11 @@ function ensureVenv(): void {
   console.error('check:interop: making the Python venv .venv-ref from local wheels (torch 2.13, transformers 5.18)…');
   const mk = spawnSync('python3.11', ['-m', 'venv', join(root, '.venv-ref')], { stdio: 'inherit' });
   if (mk.status !== 0) skip('python3.11 could not make a venv');
-  const pip = spawnSync(join(root, '.venv-ref', 'bin', 'pip'), ['install', '-q', 'torch==2.13.0', 'transformers==5.18.0', 'tokenizers', 'numpy'], { stdio: 'inherit' });
+  // Where the machine keeps a local package index, pip uses it instead of retrying an unreachable PyPI
+  // for every dependency (minutes of timeouts on a machine without network).
+  const env = { ...process.env };
+  if (!env.PIP_INDEX_URL && existsSync('/opt/pypi/simple')) env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
+  const pip = spawnSync(join(root, '.venv-ref', 'bin', 'pip'), ['install', '-q', 'torch==2.13.0', 'transformers==5.18.0', 'tokenizers', 'numpy'], { stdio: 'inherit', env });
   if (pip.status !== 0 || !ok()) skip('pip could not install torch 2.13 / transformers 5.18 offline');
 }
 
