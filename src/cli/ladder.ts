@@ -1,5 +1,7 @@
 // `gptkit ladder` (what `npm start` runs): the whole ladder on the embedded world, with progress for
 // the run (stage k of n, elapsed, ETA) and each stage's own; and `gptkit report --run DIR`.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
 import { runLadder, regenerateReport, defaultLadderConfig, ladderRanges as R, LADDER_PRESETS, STAGES, type LadderConfig, type LadderEvent } from '../pipeline/ladder.ts';
@@ -61,8 +63,10 @@ export function printLadderEvent(e: LadderEvent, tick: (force?: boolean) => bool
     case 'sample': console.log(`  > ${e.prompt}${e.text.replace(/\n/g, '\n    ')}`); break;
     case 'done':
       console.log(`\nladder done in ${fmtDuration(e.seconds)}; outputs in ${e.out}`);
-      console.log(`report card: ${e.report}`);
-      console.log(`talk to the result:\n  npx gptkit chat --model ${e.summary.chat_model}\n  npx gptkit serve --model ${e.summary.chat_model} --port 8080`);
+      if (existsSync(e.report)) console.log(`report card: ${e.report}`);
+      if (existsSync(join(String(e.summary.chat_model), 'model.safetensors'))) {
+        console.log(`talk to the result:\n  npx gptkit chat --model ${e.summary.chat_model}\n  npx gptkit serve --model ${e.summary.chat_model} --port 8080`);
+      }
       break;
   }
 }

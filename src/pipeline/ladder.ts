@@ -10,8 +10,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateWorld, writeWorld, GENERATOR, WORLD_SIZES, type WorldProgress, type WorldSize } from '../world/index.ts';
-import { trainBpe, readTexts, type TrainProgress } from '../tokenizer/index.ts';
+import { generateWorld, writeWorld, openWorldDir, GENERATOR, WORLD_SIZES, type WorldProgress, type WorldSize } from '../world/index.ts';
+import { trainBpe, readTexts, openTokenizerDir, type TrainProgress } from '../tokenizer/index.ts';
 import { curate } from '../data/curate.ts';
 import { parseCurateConfig } from '../data/config.ts';
 import { tokenizerFingerprint } from '../tokenizer/formats.ts';
@@ -34,7 +34,7 @@ import { loadModel } from '../interop/load.ts';
 import { loadChatModel } from '../rlhf/chat-model.ts';
 import type { ChatMessage } from '../rlhf/chat-template.ts';
 import { gptConfig, type GptConfig } from '../models/gpt.ts';
-import { hasTrainerState } from '../interop/checkpoint.ts';
+import { hasTrainerState, openCheckpointDir } from '../interop/checkpoint.ts';
 import { clearBufferPool } from '../tensor/tensor.ts';
 import { ConfigError } from '../util/errors.ts';
 import { OutputDir } from '../util/output.ts';
@@ -388,7 +388,14 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
   const records = new Map<StageName, StageRecord | null>();
   const hashes = new Map<StageName, string>();
   const settings = (s: StageName) => ({ ...settingsOf(s, cfg, scale), inputs: DEPS[s].map((d) => hashes.get(d)) });
-  const open = (s: StageName) => OutputDir.open(dir(s), { kind: KIND[s], update: true, force: true });
+  // Folders an earlier gptkit wrote before output markers existed (runs/main/world, tokenizer, gpt) are recognised by their files.
+  const open = (s: StageName) => {
+    const o = { update: true, force: true };
+    if (KIND[s] === 'world') return openWorldDir(dir(s), o);
+    if (KIND[s] === 'tokenizer') return openTokenizerDir(dir(s), o);
+    if (KIND[s] === 'checkpoint') return openCheckpointDir(dir(s), o);
+    return OutputDir.open(dir(s), { kind: KIND[s], ...o });
+  };
 
   // The plan: which stages run, resume or are reused, decided before any work.
   const forced = (s: StageName) => cfg.fresh || cfg.only.includes(s) || (cfg.from !== null && STAGES.indexOf(s) >= STAGES.indexOf(cfg.from as StageName));
