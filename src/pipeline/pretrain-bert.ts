@@ -5,7 +5,7 @@
 // pretraining (pipeline/pretrain.ts hands --arch bert runs here and owns the settings rules).
 // Sequence length follows the paper: 90% of the steps at a quarter of the context (128 of 512),
 // the rest at the full context.
-import { existsSync, readFileSync, appendFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BertForPreTraining, bertConfig, bertPresets, countBertParams, bertFlopsPerToken, type BertConfig } from '../models/bert.ts';
 import { Trainer, type TrainOptions } from '../train/trainer.ts';
@@ -13,7 +13,7 @@ import type { Batch, BatchSource } from '../train/batches.ts';
 import { openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
 import { saveBertDir, loadBertDir, loadBertTrainerState } from '../interop/hf-bert.ts';
 import type { OutputDir } from '../util/output.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { openMetricsLog } from '../train/metrics-log.ts';
 import { stopOnSignal, yieldToEvents, InterruptedError } from '../util/signals.ts';
 import { loadWordPiece, isWordPiecePath, type WordPieceTokenizer } from '../tokenizer/wordpiece.ts';
 import { readDocuments } from '../data/index.ts';
@@ -236,7 +236,6 @@ async function train(cfg: PretrainConfig, hooks: BertStageHooks, out: OutputDir,
   const trainer = new Trainer(model, lossOf, { train: trainData, val }, hooks.trainOptionsOf(cfg));
 
   let resumedFrom: number | null = null;
-  const metricsPath = out.file('metrics.jsonl');
   if (cfg.resume) {
     const { state, extra } = loadBertTrainerState(cfg.out, model);
     if (typeof extra.train_docs === 'number' && extra.train_docs !== trainDocs.length) {
@@ -244,13 +243,8 @@ async function train(cfg: PretrainConfig, hooks: BertStageHooks, out: OutputDir,
     }
     trainer.restore(state);
     resumedFrom = state.step;
-    if (existsSync(metricsPath)) {
-      const kept = readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
-      writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
-    }
-  } else writeFileAtomic(metricsPath, '');
-  out.own('metrics.jsonl');
-  const metric = (rec: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+  }
+  const metric = openMetricsLog(out, resumedFrom);
 
   const trainTokens = trainDocs.reduce((n, d) => n + d.reduce((m, s) => m + s.length, 0), 0);
   const valTokens = valDocs.reduce((n, d) => n + d.reduce((m, s) => m + s.length, 0), 0);
