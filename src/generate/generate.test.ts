@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GPT, gptConfig } from '../models/gpt.ts';
 import { noGrad, scope } from '../tensor/tensor.ts';
-import { generate } from './generate.ts';
+import { generate, prefillWidth, PREFILL_BUCKET } from './generate.ts';
 
 const argmax = (l: Float32Array) => {
   let best = 0;
@@ -66,4 +66,16 @@ test('every decoding step’s logits equal a full recomputation within 1e-4', ()
   }, { maxTokens: 10 });
   assert.equal(seq.length, prompt.length + 10);
   assert.ok(worst < 1e-4, `max |cached − recomputed| = ${worst}`);
+});
+
+test('prompt widths are bucketed only where the context leaves the answer its room', () => {
+  assert.equal(PREFILL_BUCKET, 32);
+  assert.equal(prefillWidth(5, 10, 256), 32);
+  assert.equal(prefillWidth(33, 10, 256), 64);
+  assert.equal(prefillWidth(64, 10, 256), 64);
+  assert.equal(prefillWidth(200, 40, 256), 216, 'rounding to 224 would cut the answer short');
+  assert.equal(prefillWidth(230, 40, 256), 230, 'never below the longest prompt');
+  assert.equal(prefillWidth(250, 0, 256), 255, 'at most blockSize − 1');
+  // The tests above run with this padding (e.g. 5 prompt tokens padded to 20 in a 32-token context).
+  assert.equal(prefillWidth(5, 12, 32), 20);
 });

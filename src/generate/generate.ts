@@ -3,13 +3,27 @@
 //
 // Ragged prompts are left-padded so every sequence's next token sits in the same column; the
 // padding is masked out of attention and positions start after it, so each sequence sees exactly
-// what it would see alone.
+// what it would see alone. The padded width is rounded up to a multiple of PREFILL_BUCKET where the
+// context leaves room: callers with a new longest prompt every batch (PPO's rollouts, the judge)
+// then reuse a handful of buffer shapes instead of paying the pool for fresh ones each call.
 import { GPT } from '../models/gpt.ts';
 import { scope } from '../tensor/tensor.ts';
 import { ConfigError } from '../util/errors.ts';
 
 /** Chooses the next token of one sequence from its logits (vocab). */
 export type Picker = (logits: Float32Array, sequence: number) => number;
+
+/** Prompt widths are padded to a multiple of this (see above). */
+export const PREFILL_BUCKET = 32;
+
+/**
+ * The padded prompt width for a longest prompt of `longest` tokens: rounded up to the bucket, but
+ * never so far that the padding would take context the answer needs (`longest + maxTokens`).
+ */
+export function prefillWidth(longest: number, maxTokens: number, blockSize: number): number {
+  const bucketed = Math.ceil(longest / PREFILL_BUCKET) * PREFILL_BUCKET;
+  return Math.max(longest, Math.min(bucketed, blockSize - 1, blockSize - maxTokens));
+}
 
 export type FinishReason = 'eos' | 'length' | 'stop';
 
@@ -48,9 +62,10 @@ export function* generateSteps(model: GPT, prompts: number[][], pick: Picker, op
   if (B === 0) return [];
   if (!(Number.isInteger(opts.maxTokens) && opts.maxTokens >= 0)) throw new ConfigError(`maxTokens must be a non-negative integer, got ${opts.maxTokens}`);
   const ctx = model.config.blockSize;
-  const P = Math.max(...prompts.map((p) => p.length));
+  const longest = Math.max(...prompts.map((p) => p.length));
   if (prompts.some((p) => p.length === 0)) throw new ConfigError('every prompt needs at least one token (e.g. the end-of-text token)');
-  if (P >= ctx) throw new ConfigError(`prompt of ${P} tokens leaves no room in the model's context of ${ctx}`);
+  if (longest >= ctx) throw new ConfigError(`prompt of ${longest} tokens leaves no room in the model's context of ${ctx}`);
+  const P = prefillWidth(longest, opts.maxTokens, ctx);
   const eos = new Set(opts.eosIds ?? []);
   const padding = new Int32Array(B);
   const ids = new Int32Array(B * P);

@@ -114,11 +114,11 @@ const SCALES: Record<LadderPreset, Scale> = {
   },
   full: {
     worldSize: 'medium', vocabSize: 4096, gpt: { preset: 'small', overrides: { dropout: 0 } },
-    pretrain: { steps: 2000, batchSize: 16, lr: 1e-3 }, curate: { budgetChars: 20_000_000, classifierDocs: 20000 },
-    finetune: { task: 'world:entailment', limit: 5000, valLimit: 500, epochs: 3, batchSize: 32, lr: 6.25e-5 },
-    eval: { tasks: TASKS, shots: [0, 1, 4], limit: 500 }, claims: 'full',
+    pretrain: { steps: 1000, batchSize: 16, lr: 1e-3 }, curate: { budgetChars: 20_000_000, classifierDocs: 20000 },
+    finetune: { task: 'world:entailment', limit: 3000, valLimit: 500, epochs: 3, batchSize: 32, lr: 6.25e-5 },
+    eval: { tasks: TASKS, shots: [0, 1, 4], limit: 300 }, claims: 'full',
     sft: { steps: 0, epochs: 4, batchSize: 16, lr: 1e-4 }, rm: { steps: 0, epochs: 1, batchSize: 8, lr: 1e-4 },
-    ppo: { iterations: 40, batchSize: 32, minibatch: 8, maxNewTokens: 64 }, judge: { limit: 300, shots: 4, maxTokens: 64 },
+    ppo: { iterations: 20, batchSize: 16, minibatch: 8, maxNewTokens: 64 }, judge: { limit: 300, shots: 4, maxTokens: 64 },
   },
 };
 
@@ -153,10 +153,17 @@ export type LadderEvent =
   | { type: 'sample'; prompt: string; text: string }
   | { type: 'done'; out: string; seconds: number; summary: Record<string, unknown>; report: string };
 
-/** Expected share of a run's time per stage (quick preset, measured): the ETA scales these by the pace so far. */
-const EXPECTED_SEC: Record<StageName, number> = {
-  world: 5, curate: 30, tokenizer: 15, pretrain: 150, finetune: 60, eval: 40, claims: 60, bert: 60, sft: 60, rm: 30, ppo: 120, judge: 60, 'rlhf-claims': 40, report: 2,
+/**
+ * Expected seconds per stage at each preset on two cores (quick and full: measured runs; toy: the
+ * tests). The ETA scales what is left by the pace so far, shrunk towards 1 until a few minutes
+ * of work are behind it (the first stages are too short to say how fast this machine is).
+ */
+const EXPECTED_SEC: Record<LadderPreset, Record<StageName, number>> = {
+  toy: { world: 3, curate: 2, tokenizer: 1, pretrain: 3, finetune: 2, eval: 2, claims: 20, bert: 40, sft: 2, rm: 2, ppo: 3, judge: 3, 'rlhf-claims': 30, report: 1 },
+  quick: { world: 1, curate: 2, tokenizer: 1, pretrain: 205, finetune: 7, eval: 4, claims: 6, bert: 5, sft: 45, rm: 95, ppo: 20, judge: 5, 'rlhf-claims': 8, report: 1 },
+  full: { world: 60, curate: 90, tokenizer: 40, pretrain: 1200, finetune: 240, eval: 240, claims: 940, bert: 700, sft: 240, rm: 120, ppo: 600, judge: 240, 'rlhf-claims': 2700, report: 2 },
 };
+const PACE_PRIOR_SEC = 120;
 
 /** Every setting checked before any stage runs (a bad preset must not wait for the world). */
 export function validateLadderConfig(cfg: Partial<LadderConfig>): void {
@@ -190,7 +197,7 @@ function hashOf(x: unknown): string {
   return createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
 }
 
-interface StageRecord { hash: string; settings: Record<string, unknown>; done: boolean; figures: Record<string, unknown> }
+interface StageRecord { hash: string; settings: Record<string, unknown>; done: boolean; figures: Record<string, unknown>; /** Wall-clock seconds of the run that finished it. */ seconds?: number }
 
 function changes(was: Record<string, unknown>, now: Record<string, unknown>): string {
   const diff = Object.keys(now).filter((k) => JSON.stringify(was[k]) !== JSON.stringify(now[k]));
@@ -432,13 +439,13 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
   onEvent({ type: 'plan', stages: plan, preset: cfg.preset });
 
   const figures = (s: StageName) => records.get(s)?.figures ?? {};
-  const expected = plan.map((p) => (p.action === 'reuse' ? 0 : EXPECTED_SEC[p.stage]));
+  const expected = plan.map((p) => (p.action === 'reuse' ? 0 : EXPECTED_SEC[cfg.preset][p.stage]));
   const expectedTotal = expected.reduce((a, b) => a + b, 0);
   let expectedDone = 0;
   for (const [i, p] of plan.entries()) {
     const s = p.stage;
     const elapsed = (performance.now() - t0) / 1000;
-    const pace = expectedDone > 0 ? elapsed / expectedDone : 1;
+    const pace = (elapsed + PACE_PRIOR_SEC) / (expectedDone + PACE_PRIOR_SEC);
     const etaSec = p.action === 'reuse' ? null : Math.max(0, (expectedTotal - expectedDone) * pace);
     const target = s === 'report' ? join(cfg.out, 'report.html') : dir(s);
     const detail = p.action === 'reuse' ? `reusing ${target}` : `${p.action === 'resume' ? 'resuming' : 'writing'} ${target}${p.why !== 'new' && p.why !== 'always' ? ` (${p.why})` : ''}`;
@@ -457,6 +464,7 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
     out.close();
     const ctx: StageContext = { cfg, scale, dir, figures, emit: onEvent, progress: (e) => onEvent({ type: 'progress', stage: s, event: e }) };
     let measured: Record<string, unknown>;
+    const started = performance.now();
     try {
       const again = open(s);
       measured = await runStage(s, ctx, again, p.action === 'resume');
@@ -466,7 +474,7 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
       throw e;
     }
     clearBufferPool(); // the next stage's models have other shapes: this one's pooled buffers are of no use to it
-    const done: StageRecord = { ...record, done: true, figures: measured };
+    const done: StageRecord = { ...record, done: true, figures: measured, seconds: Math.round((performance.now() - started) / 100) / 10 };
     const fin = open(s);
     fin.setMeta({ ladder_stage: done });
     fin.close();
@@ -476,7 +484,7 @@ export async function runLadder(cfgIn: Partial<LadderConfig>, onEvent: (e: Ladde
 
   const summary = {
     preset: cfg.preset, out: cfg.out, chat_model: dir('ppo'), report: join(cfg.out, 'report.html'),
-    stages: Object.fromEntries(STAGES.map((s) => [s, { dir: dir(s), figures: figures(s) }])),
+    stages: Object.fromEntries(STAGES.map((s) => [s, { dir: dir(s), seconds: records.get(s)?.seconds ?? null, figures: figures(s) }])),
   };
   run.commitSync((staging) => writeFileSync(join(staging, 'summary.json'), JSON.stringify(summary, null, 1) + '\n'));
   run.close();
