@@ -114,11 +114,13 @@ const SCALES: Record<LadderPreset, Scale> = {
   },
   full: {
     worldSize: 'medium', vocabSize: 4096, gpt: { preset: 'small', overrides: { dropout: 0 } },
-    pretrain: { steps: 1000, batchSize: 16, lr: 1e-3 }, curate: { budgetChars: 20_000_000, classifierDocs: 20000 },
+    pretrain: { steps: 600, batchSize: 16, lr: 1e-3 }, curate: { budgetChars: 20_000_000, classifierDocs: 20000 },
     finetune: { task: 'world:entailment', limit: 3000, valLimit: 500, epochs: 3, batchSize: 32, lr: 6.25e-5 },
     eval: { tasks: TASKS, shots: [0, 1, 4], limit: 300 }, claims: 'full',
-    sft: { steps: 0, epochs: 4, batchSize: 16, lr: 1e-4 }, rm: { steps: 0, epochs: 1, batchSize: 8, lr: 1e-4 },
-    ppo: { iterations: 20, batchSize: 16, minibatch: 8, maxNewTokens: 64 }, judge: { limit: 300, shots: 4, maxTokens: 64 },
+    // The medium world holds 10× the small one's demonstrations and rankings: SFT and the RM are capped
+    // by steps (about 5,000 demonstrations and 1,000 rankings), or they alone would take two hours.
+    sft: { steps: 300, epochs: 4, batchSize: 16, lr: 1e-4 }, rm: { steps: 120, epochs: 1, batchSize: 8, lr: 1e-4 },
+    ppo: { iterations: 12, batchSize: 16, minibatch: 8, maxNewTokens: 64 }, judge: { limit: 200, shots: 4, maxTokens: 64 },
   },
 };
 
@@ -161,7 +163,7 @@ export type LadderEvent =
 const EXPECTED_SEC: Record<LadderPreset, Record<StageName, number>> = {
   toy: { world: 3, curate: 2, tokenizer: 1, pretrain: 3, finetune: 2, eval: 2, claims: 20, bert: 40, sft: 2, rm: 2, ppo: 3, judge: 3, 'rlhf-claims': 30, report: 1 },
   quick: { world: 1, curate: 2, tokenizer: 1, pretrain: 205, finetune: 7, eval: 4, claims: 6, bert: 5, sft: 45, rm: 95, ppo: 20, judge: 5, 'rlhf-claims': 8, report: 1 },
-  full: { world: 60, curate: 90, tokenizer: 40, pretrain: 1200, finetune: 240, eval: 240, claims: 940, bert: 700, sft: 240, rm: 120, ppo: 600, judge: 240, 'rlhf-claims': 2700, report: 2 },
+  full: { world: 20, curate: 60, tokenizer: 40, pretrain: 840, finetune: 210, eval: 180, claims: 940, bert: 720, sft: 150, rm: 180, ppo: 240, judge: 240, 'rlhf-claims': 2880, report: 2 },
 };
 const PACE_PRIOR_SEC = 120;
 
