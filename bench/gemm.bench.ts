@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { emit, log, median, runPythonRef } from './harness.ts';
 import { loadNative } from '../src/backend/native/index.ts';
+import { measurePeakGflops } from '../src/backend/peak.ts';
 import type { Backend, GemmParams } from '../src/backend/backend.ts';
 import { Rng } from '../src/util/rng.ts';
 import { loadTfjs } from './ref/tfjs.ts';
@@ -116,6 +117,9 @@ export async function run(): Promise<void> {
   // Thread counts go up only: addon.cc's pool cannot grow back after running a parallel job.
   for (const threads of [1, 2]) {
     backend.setThreads(threads);
+    // The CPU's FMA peak at this thread count (src/backend/peak.ts): each line's `of_peak` divides by it.
+    const peak = measurePeakGflops()?.gflops ?? null;
+    log(`FMA peak, ${threads} thread(s), ${backend.simd()}: ${peak?.toFixed(1) ?? 'n/a'} GFLOP/s`);
     for (const s of SHAPES) {
       const p = params(s, rng);
       const reps = repsFor(s, threads);
@@ -151,6 +155,7 @@ export async function run(): Promise<void> {
         ...(s.config ? { config: s.config } : {}),
         op: s.op,
         simd: backend.simd(),
+        ...(s.gemv ? {} : { peak_gflops: peak ? round1(peak) : null, of_peak: peak ? Number((rate(median(ours)) / peak).toFixed(3)) : null }),
       });
       if (s.op === 'square' && threads === 1) {
         emit({

@@ -2,6 +2,8 @@
 // GPT-2 124M shape, beside PyTorch CPU decoding with a KV cache written the same way (best of 1 and
 // 2 threads). Batch-1 decoding reads every weight once per token, so it is bound by memory
 // bandwidth: the bench measures the machine's read bandwidth and reports the fraction reached.
+// Every line also gives `mfu_peak`: the decode's FLOP rate (2 per weight per token) over the CPU's
+// FMA peak measured in this process (src/backend/peak.ts).
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { emit, log, runPythonRef, runVenvRef, threadEnv, timeIt } from './harness.ts';
@@ -10,6 +12,7 @@ import { GPT, gptConfig, countParams } from '../src/models/gpt.ts';
 import { generate } from '../src/generate/generate.ts';
 import { argmax } from '../src/generate/sampling.ts';
 import { backend } from '../src/backend/index.ts';
+import { measurePeakGflops } from '../src/backend/peak.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const configs = {
@@ -28,7 +31,8 @@ function readBandwidth(): number {
 
 export async function run(): Promise<void> {
   const bw = readBandwidth();
-  log(`read bandwidth (${backend().threads()} threads): ${bw.toFixed(1)} GB/s`);
+  const peak = measurePeakGflops()?.gflops ?? null;
+  log(`read bandwidth (${backend().threads()} threads): ${bw.toFixed(1)} GB/s; FMA peak ${peak?.toFixed(1) ?? 'n/a'} GFLOP/s`);
   for (const [name, c] of Object.entries(configs)) {
     const model = new GPT(gptConfig('tiny', { ...c, dropout: 0 })).eval();
     for (const batch of [1, 16]) {
@@ -46,7 +50,8 @@ export async function run(): Promise<void> {
         const d = runPythonRef(join(here, 'ref', 'generate_ref.py'), args, ['torch'], threadEnv(threads));
         if (d && (debian === null || d.tokens_per_sec > debian)) debian = d.tokens_per_sec;
       }
-      const extra: Record<string, unknown> = {};
+      const weights = countParams(model.config).total - c.blockSize * c.nEmbd; // every weight but the position table
+      const extra: Record<string, unknown> = { peak_gflops: peak ? Number(peak.toFixed(1)) : null, mfu_peak: peak ? Number(((2 * weights * tps) / (peak * 1e9)).toFixed(4)) : null };
       if (batch === 1) {
         const bytesPerToken = (countParams(model.config).total - c.blockSize * c.nEmbd) * 4; // every weight but unused positions
         extra.bandwidth_gbs = Number(bw.toFixed(1));

@@ -1,5 +1,6 @@
 // train_step: forward + backward + AdamW tokens/s per config, MFU against the GEMM ceiling measured
-// in this run, and peak RSS, beside PyTorch 2.13 (the venv: MKL + oneDNN, SDPA; eager and
+// in this run (`mfu`) and against the CPU's FMA peak measured in this process (`mfu_peak`, of the
+// hardware: src/backend/peak.ts), and peak RSS, beside PyTorch 2.13 (the venv: MKL + oneDNN, SDPA; eager and
 // torch.compile, the best of those at 1 and 2 threads) and, as a second column, Debian's PyTorch 1.13.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { emit, log, runPythonRef, runVenvRef, threadEnv, timeIt } from './harness.ts';
 import { configs } from './train_step_worker.ts';
 import { backend } from '../src/backend/index.ts';
+import { measurePeakGflops } from '../src/backend/peak.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -39,7 +41,8 @@ export async function run(): Promise<void> {
   for (const [name, c] of Object.entries(configs)) {
     // Measured again beside each config: on a shared machine the ceiling drifts between configs too.
     const ceiling = gemmCeiling();
-    log(`gemm ceiling (1024³, ${backend().threads()} threads, ${backend().name}): ${ceiling.toFixed(1)} GFLOP/s`);
+    const peak = measurePeakGflops()?.gflops ?? null;
+    log(`gemm ceiling (1024³, ${backend().threads()} threads, ${backend().name}): ${ceiling.toFixed(1)} GFLOP/s; FMA peak ${peak?.toFixed(1) ?? 'n/a (no native addon)'} GFLOP/s`);
     // Medians of this many timed steps (after warm-up); PyTorch's step time varies ±20% run to run here.
     const steps = name === 'gpt2-124m' ? 5 : name === 'small' ? 7 : 11;
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'train_step_worker.ts'), name, String(steps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -61,7 +64,8 @@ export async function run(): Promise<void> {
       ref_blas: pt2?.blas ?? null, ref_mode: pt2?.mode ?? null, ref_threads: pt2?.threads ?? null, ref_rss_mb: pt2 ? Math.round(pt2.rss_mb) : null,
       ref_debian: debian ? `pytorch-${debian.torch}` : null, ref_debian_value: debian ? r1(debian.tokens_per_sec) : null,
       ratio_debian: debian ? Number((g.tokens_per_sec / debian.tokens_per_sec).toFixed(3)) : null, ref_debian_blas: debian?.blas ?? null,
-      mfu: Number(mfu.toFixed(3)), gemm_ceiling_gflops: r1(ceiling), rss_mb: Math.round(g.rss_mb), backend: g.backend, cpu: cpuModel(),
+      mfu: Number(mfu.toFixed(3)), gemm_ceiling_gflops: r1(ceiling),
+      mfu_peak: peak ? Number(((g.flops_per_token * g.tokens_per_sec) / (peak * 1e9)).toFixed(3)) : null, peak_gflops: peak ? r1(peak) : null, rss_mb: Math.round(g.rss_mb), backend: g.backend, cpu: cpuModel(),
     });
   }
 }

@@ -259,6 +259,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_gemm(env, exports);
   register_attention(env, exports);
   register_kernels(env, exports);
+  register_peak(env, exports);
   return exports;
 }
 

@@ -23,5 +23,6 @@ bool bool_arg(const Napi::CallbackInfo& info, size_t i);
 void register_gemm(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);
 void register_kernels(Napi::Env env, Napi::Object exports);
+void register_peak(Napi::Env env, Napi::Object exports);
 
 }  // namespace gptkit

@@ -13,6 +13,7 @@
 #include "../src/attention_args.h"
 #include "../src/gemm_paths.h"
 #include "../src/kernels_table.h"
+#include "../src/peak.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -197,6 +198,25 @@ void check_attention(Simd s, Report& r) {
 
 }  // namespace simd_check
 
+namespace simd_check {
+
+// The FMA peak loop (peak.h): every accumulator lane reaches exactly 2, the FLOP count follows the
+// path's width, and the path is wider than portable where it should be.
+static void check_peak(Simd s, Report& r) {
+  for (int64_t iters : {1, 7, 1000}) {
+    const gptkit::FmaPeakResult p = gptkit::fma_peak(s, iters, 0.5f, 1.0f);
+    // After one iteration every lane holds 1, after two 1.5, …, after 25 or more exactly 2.
+    double lane = 0;
+    for (int64_t i = 0; i < iters; i++) lane = (float)(lane * 0.5 + 1.0);
+    r.truth("fma_peak checksum after " + std::to_string(iters) + " iterations", p.checksum == lane * p.lanes);
+    r.truth("fma_peak flops after " + std::to_string(iters) + " iterations", p.flops == 2.0 * p.lanes * (double)iters);
+  }
+  const int portable = gptkit::fma_peak(Simd::Portable, 1, 0.5f, 1.0f).lanes;
+  r.truth("fma_peak lanes wider than portable", gptkit::fma_peak(s, 1, 0.5f, 1.0f).lanes > portable || s == Simd::Neon);
+}
+
+}  // namespace simd_check
+
 int main(int argc, char** argv) {
   using gptkit::Simd;
   std::vector<std::string> expect;
@@ -235,6 +255,7 @@ int main(int argc, char** argv) {
     simd_check::check_gemm(s, r);
     simd_check::check_kernels(s, r);
     simd_check::check_attention(s, r);
+    simd_check::check_peak(s, r);
     std::printf("simd_check: %s vs portable: %d checks passed, %d failed\n", gptkit::simd_name(s), r.passed(),
                 r.failures());
     failures += r.failures();
