@@ -25,6 +25,20 @@ export function renderHtml(report: Record<string, any>): string {
   const body: string[] = ['<h1>gptkit data curate</h1>'];
   const measured = ['dedup_precision', 'dedup_recall', 'classifier_auc'].filter((k) => k in report);
   if (measured.length) body.push('<h2>Measured against the answers</h2>', table(['measure', 'value'], measured.map((k) => [k, report[k] === null ? 'n/a' : report[k]])));
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+  const dd = report.answers?.dedup;
+  if (dd?.by_jaccard?.length) {
+    body.push('<h3>Fuzzy dedup by planted Jaccard</h3>',
+      `<p>${esc(`Recall: of the near duplicates planted in a bin, the share found. Precision: of the documents removed whose planted Jaccard is in the bin (near duplicates, and distinct documents of one template: hard negatives), the share rightly removed. Hard negatives removed: ${dd.hard_negatives.removed} of ${dd.hard_negatives.documents}.`)}</p>`,
+      table(['Jaccard', 'near dups planted', 'found', 'recall', 'removed', 'rightly', 'precision'], (dd.by_jaccard as any[]).map((b) => [b.jaccard, b.planted, b.found, pct(b.recall), b.removed, b.correct, pct(b.precision)])),
+      barChart('Recall by planted Jaccard (%)', (dd.by_jaccard as any[]).filter((b) => b.planted).map((b) => ({ label: b.jaccard, value: 100 * b.recall }))));
+    if (Object.keys(dd.by_near_kind ?? {}).length) body.push(table(['near-duplicate kind', 'planted', 'found', 'recall'], Object.entries(dd.by_near_kind as Record<string, any>).map(([k, v]) => [k, v.planted, v.found, pct(v.recall)])));
+  }
+  const cl = report.answers?.classifier;
+  if (cl?.by_junk_kind && Object.keys(cl.by_junk_kind).length) {
+    body.push('<h3>Quality classifier by junk kind</h3>', '<p>ROC AUC of each kind of junk against every good document (1: always scored below good text; 0.5: chance).</p>',
+      table(['junk kind', 'documents', 'AUC'], Object.entries(cl.by_junk_kind as Record<string, any>).map(([k, v]) => [k, v.documents, v.auc === null ? 'n/a' : v.auc.toFixed(3)])));
+  }
   body.push(
     '<h2>Stages</h2>',
     table(['stage', 'docs in', 'docs out', 'bytes in', 'bytes out', 'kept'], stages.map((s) => [s.stage, s.docs_in, s.docs_out, s.bytes_in, s.bytes_out, s.docs_in ? `${((100 * s.docs_out) / s.docs_in).toFixed(1)}%` : '–'])),

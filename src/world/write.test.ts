@@ -44,7 +44,7 @@ test('gptkit world generate writes every file of the contract, and the API write
   assert.deepEqual(Object.keys(ref[0]), ['id', 'source', 'text']);
   const crawl = jsonl(join(cliDir, 'crawl/crawl.jsonl')), answers = jsonl(join(cliDir, 'answers/crawl.jsonl'));
   assert.deepEqual(Object.keys(crawl[0]), ['id', 'text']);
-  assert.deepEqual(Object.keys(answers[0]), ['id', 'junk', 'junk_kind', 'duplicate_of', 'dup_kind']);
+  assert.deepEqual(Object.keys(answers[0]), ['id', 'junk', 'junk_kind', 'duplicate_of', 'dup_kind', 'near_kind', 'jaccard', 'template_family']);
   assert.deepEqual(crawl.map((c) => c.id), answers.map((a) => a.id));
   for (const t of TASK_NAMES) assert.ok(jsonl(join(cliDir, `tasks/${t}/test.jsonl`)).every((e) => 'label' in e || 'target' in e), t);
   const sft = jsonl(join(cliDir, 'instruct/sft_train.jsonl'));
