@@ -14,7 +14,7 @@ import { instructExamples } from './instruct.ts';
 import { preferenceRecords } from './preferences.ts';
 import { DEFAULT_NOISE } from './labeler.ts';
 
-export const GENERATOR = 'gptkit-world/2';
+export const GENERATOR = 'gptkit-world/3';
 
 export interface WorldProgress { file: string; records: number; bytes: number; done: boolean }
 export type ProgressFn = (p: WorldProgress) => void;
