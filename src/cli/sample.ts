@@ -8,6 +8,10 @@ import { backendNotice } from '../backend/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { OutputDir, legacyByNames } from '../util/output.ts';
 import { isBertDir, loadBertDir, writeBertFiles } from '../interop/hf-bert.ts';
+import { exportGguf, isGgufFile, GGUF_DTYPES, type GgufDtype } from '../interop/gguf-gpt2.ts';
+import { readChatTemplate } from '../rlhf/chat-template.ts';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 
 const sampleFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
@@ -98,23 +102,29 @@ export const scoreCommand: Command = {
 };
 
 const exportFlags: FlagSpecs = {
-  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (GPT-2 style: pre-LN, tied, dense)' },
-  out: { type: 'string', value: 'DIR', help: 'where to write the Hugging Face GPT-2 directory: new, empty, or an export gptkit wrote (replaced with --force); never --model itself' },
-  dtype: { type: 'string', value: 'F32|F16|BF16', default: 'F32', choices: ['F32', 'F16', 'BF16'], help: 'element type of the exported weights' },
+  model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (GPT-2 style: pre-LN, tied, dense), Hugging Face GPT-2 directory or GGUF file' },
+  out: { type: 'string', value: 'PATH', help: 'hf: the Hugging Face GPT-2 directory to write (new, empty, or an export gptkit wrote; replaced with --force; never --model itself); gguf: the .gguf file to write (an existing one is replaced only with --force, and only if it is a GGUF file)' },
+  format: { type: 'string', value: 'hf|gguf', default: 'hf', choices: ['hf', 'gguf'], help: 'hf: a transformers GPT2LMHeadModel directory; gguf: one file llama.cpp loads (architecture gpt2)' },
+  dtype: { type: 'string', value: 'F32|F16|BF16|Q8_0', default: 'F32', help: 'element type of the weights: hf takes F32, F16 or BF16; gguf takes F32, F16 or Q8_0 (case does not matter)' },
   force: { type: 'boolean', help: 'replace an export gptkit wrote in --out (other files there are kept)' },
 };
 
 export const exportCommand: Command = {
-  summary: 'export a checkpoint as a Hugging Face GPT-2 directory',
+  summary: 'export a checkpoint as a Hugging Face GPT-2 directory or a GGUF file for llama.cpp',
   async run(argv) {
     const p = parseFlags(argv, exportFlags);
     if (p.help) {
-      console.log(helpText('gptkit export --model DIR --out DIR [--dtype F32]', 'Write config.json, model.safetensors (Conv1D layout) and tokenizer.json that transformers loads as GPT2LMHeadModel.', exportFlags));
+      console.log(helpText('gptkit export --model DIR --out PATH [--format hf|gguf] [--dtype F32]', 'Write config.json, model.safetensors (Conv1D layout) and tokenizer.json that transformers loads as GPT2LMHeadModel; or, with --format gguf, one GGUF file (weights, tokenizer, chat template) that llama.cpp loads.', exportFlags));
       return 0;
     }
-    const v = p.values as { model?: string; out?: string; dtype: string; force?: boolean };
+    const v = p.values as { model?: string; out?: string; format: 'hf' | 'gguf'; dtype: string; force?: boolean };
     if (!v.model || !v.out) throw new ConfigError('--model and --out are required');
-    if (v.dtype !== 'F32' && isBertDir(v.model)) throw new ConfigError(`--dtype ${v.dtype}: BERT exports are F32`);
+    const dtype = v.dtype.toUpperCase();
+    const allowed = v.format === 'gguf' ? GGUF_DTYPES : ['F32', 'F16', 'BF16'];
+    if (!allowed.includes(dtype as never)) throw new ConfigError(`--dtype ${v.dtype}: --format ${v.format} takes ${allowed.join(', ')}`);
+    if (v.format === 'gguf') return exportGgufFile(v.model, v.out, dtype as GgufDtype, Boolean(v.force));
+    if (dtype !== 'F32' && isBertDir(v.model)) throw new ConfigError(`--dtype ${v.dtype}: BERT exports are F32`);
+    v.dtype = dtype;
     const out = OutputDir.open(v.out, {
       kind: 'hf-export', label: `--out ${v.out}`, force: Boolean(v.force), inputs: [{ flag: '--model', path: v.model }],
       legacy: legacyByNames(['config.json', 'model.safetensors'], (n) => ['config.json', 'model.safetensors', 'tokenizer.json'].includes(n)),
@@ -136,3 +146,21 @@ export const exportCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * `export --format gguf`: one file. Never over a directory or --model, never over a file that is
+ * not GGUF, and over a GGUF file only with --force; written beside it and renamed into place.
+ */
+function exportGgufFile(modelPath: string, outPath: string, dtype: GgufDtype, force: boolean): number {
+  if (resolve(outPath) === resolve(modelPath)) throw new ConfigError(`--out ${outPath} is --model itself`);
+  if (existsSync(outPath)) {
+    if (statSync(outPath).isDirectory()) throw new ConfigError(`--out ${outPath} is a directory; --format gguf writes one file (e.g. --out model.gguf)`);
+    if (!isGgufFile(outPath)) throw new ConfigError(`--out ${outPath} exists and is not a GGUF file: gptkit will not overwrite it`);
+    if (!force) throw new ConfigError(`--out ${outPath} exists`, 'add --force to replace it');
+  }
+  const { model, tokenizer } = loadModel(modelPath);
+  const { template, fromFile } = readChatTemplate(modelPath);
+  exportGguf(model, tokenizer, outPath, { dtype, chatTemplate: fromFile ? template : undefined, name: basename(resolve(modelPath)) });
+  console.log(`wrote ${outPath} (GGUF v3, architecture gpt2, ${dtype}${fromFile ? ', with the chat template' : ''}, ${(statSync(outPath).size / 1e6).toFixed(1)} MB)`);
+  return 0;
+}

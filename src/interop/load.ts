@@ -1,5 +1,6 @@
-// One way in for `--model DIR`: a gptkit checkpoint or a Hugging Face GPT-2 directory, each with
-// its tokenizer. And one way out to the Python ecosystem: export a GPT-2-style model as a HF dir.
+// One way in for `--model PATH`: a gptkit checkpoint or a Hugging Face GPT-2 directory, each with
+// its tokenizer, or a GPT-2 GGUF file (llama.cpp's format: interop/gguf-gpt2.ts). And one way out to
+// the Python ecosystem: export a GPT-2-style model as a HF dir.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT, gptConfig } from '../models/gpt.ts';
@@ -8,19 +9,24 @@ import { tokenizerJsonText } from '../tokenizer/formats.ts';
 import { isGptkitCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { readTaskHead, loadTaskCheckpoint, type TaskHeadInfo } from './task-checkpoint.ts';
 import { isHfGpt2Dir, readHfGpt2Dir, writeHfGpt2Dir, type GptShape, type ParamTensor, type HfExportOptions } from './hf-gpt2.ts';
+import { isGgufFile, loadGgufGpt2 } from './gguf-gpt2.ts';
 import { FileFormatError, ConfigError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 
 export interface LoadedModel {
   model: GPT;
   tokenizer: Tokenizer;
-  source: 'gptkit' | 'hf-gpt2';
+  source: 'gptkit' | 'hf-gpt2' | 'gguf';
   /** A finetuned checkpoint's task head (the model is then a GptTaskModel). */
   task?: TaskHeadInfo;
 }
 
 export function loadModel(dir: string): LoadedModel {
   if (!existsSync(dir)) throw new FileFormatError(dir, 'no such model directory');
+  if (isGgufFile(dir)) {
+    const { model, tokenizer } = loadGgufGpt2(dir);
+    return { model, tokenizer, source: 'gguf' };
+  }
   if (isGptkitCheckpoint(dir) && readTaskHead(dir)) {
     const { model, head } = loadTaskCheckpoint(dir);
     if (!existsSync(join(dir, 'tokenizer.json'))) throw new FileFormatError(dir, 'checkpoint has no tokenizer.json');

@@ -471,6 +471,14 @@ function floatBitsToHalf(f: number): number {
   return sign | (half + (rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? 1 : 0));
 }
 
+/** F16 or BF16 bit patterns → float32 values, exactly. */
+export function toFloat32From16(bits: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+  const out = new Uint32Array(bits.length);
+  if (dtype === 'F16') for (let i = 0; i < bits.length; i++) out[i] = halfBitsToFloatBits(bits[i]);
+  else for (let i = 0; i < bits.length; i++) out[i] = bits[i] << 16;
+  return new Float32Array(out.buffer);
+}
+
 /** Convert float32 values to F16 or BF16 bit patterns, for writing half-precision checkpoints. */
 export function fromFloat32(values: Float32Array, dtype: 'F16' | 'BF16'): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);

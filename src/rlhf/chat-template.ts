@@ -21,6 +21,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { ConfigError, FileFormatError } from '../util/errors.ts';
+import { isGgufFile } from '../interop/gguf-gpt2.ts';
+import { GgufValueType, openGguf } from '../interop/gguf.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
 export const ROLES: readonly Role[] = ['system', 'user', 'assistant'];
@@ -189,8 +191,17 @@ export function checkMessages(messages: readonly ChatMessage[]): void {
 
 export const TOKENIZER_CONFIG = 'tokenizer_config.json';
 
-/** The chat template of a model directory: its tokenizer_config.json's, else ChatML. */
+/** The chat template of a model directory (its tokenizer_config.json's) or GGUF file (its tokenizer.chat_template), else ChatML. */
 export function readChatTemplate(dir: string): { template: string; fromFile: boolean } {
+  if (isGgufFile(dir)) {
+    const f = openGguf(dir);
+    try {
+      const t = f.metadata.get('tokenizer.chat_template');
+      return t?.type === GgufValueType.STRING ? { template: t.value, fromFile: true } : { template: CHATML_TEMPLATE, fromFile: false };
+    } finally {
+      f.close();
+    }
+  }
   const path = join(dir, TOKENIZER_CONFIG);
   if (!existsSync(path)) return { template: CHATML_TEMPLATE, fromFile: false };
   let json: Record<string, unknown>;

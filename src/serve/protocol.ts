@@ -12,7 +12,7 @@ export interface ModelInfo {
   nHead: number;
   nEmbd: number;
   parameters: number;
-  source: 'gptkit' | 'hf-gpt2';
+  source: 'gptkit' | 'hf-gpt2' | 'gguf';
   maxBatch: number;
   /** The kernels the worker runs on, e.g. 'native avx512 ×2' or 'ts ts ×1'. */
   kernels: string;

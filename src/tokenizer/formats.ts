@@ -183,6 +183,32 @@ export function parseTokenizerJson(text: string, file: string): TokenizerSpec {
   return { tokens, merges, specialTokens };
 }
 
+/**
+ * A spec from GGUF's tokenizer arrays (`tokenizer.ggml.tokens`, `tokenizer.ggml.merges`, and the ids
+ * `tokenizer.ggml.token_type` marks control or user-defined: the special tokens).
+ */
+export function specFromTokenList(symbols: readonly string[], merges: readonly string[], specialIds: ReadonlySet<number>, file: string): TokenizerSpec {
+  const vocab = new Map<string, number>();
+  symbols.forEach((sym, id) => {
+    if (vocab.has(sym)) throw new FileFormatError(file, `tokenizer.ggml.tokens[${id}]: ${JSON.stringify(sym)} already has id ${vocab.get(sym)}`);
+    vocab.set(sym, id);
+  });
+  const specialTokens: Record<string, number> = {};
+  for (const id of specialIds) specialTokens[symbols[id]] = id;
+  const tokens = tokensOf(vocab, new Set(specialIds), file, 'tokenizer.ggml.tokens');
+  const pairs = merges.map((m, k) => {
+    const pair = m.split(' ');
+    if (pair.length !== 2 || !pair[0] || !pair[1]) throw new FileFormatError(file, `tokenizer.ggml.merges[${k}]: expected "a b", found ${JSON.stringify(m)}`);
+    return mergeIds(pair[0], pair[1], vocab, file, `tokenizer.ggml.merges[${k}]`);
+  });
+  return { tokens, merges: pairs, specialTokens };
+}
+
+/** Each id's symbol (byte-level string; special tokens by their text), for files that list tokens in id order. */
+export function tokenSymbols(spec: TokenizerSpec): string[] {
+  return symbols(spec);
+}
+
 /** Parse GPT-2's vocab.json + merges.txt. */
 export function parseVocabMerges(vocabText: string, vocabFile: string, mergesTextIn: string, mergesFile: string): TokenizerSpec {
   const vocab = readVocab(parseJson(vocabText, vocabFile), vocabFile, 'vocab');
