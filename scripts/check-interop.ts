@@ -4,7 +4,10 @@
 //   - the exported tokenizer.json loads in `tokenizers` and encodes varied text to gptkit's ids
 //     (`tokenizers` matches added tokens written in text, so gptkit encodes with allowedSpecial 'all'
 //     here; by default gptkit keeps such text plain, on purpose);
-//   - a GPT-2 saved by transformers' save_pretrained loads in gptkit with transformers' logits (1e-4).
+//   - a GPT-2 saved by transformers' save_pretrained loads in gptkit with transformers' logits (1e-4);
+//   - `gptkit export --format gguf` reads in the `gguf` package (llama.cpp's own Python reader): the
+//     gpt2 metadata, the vocabulary in id order, and tensors equal to the HF export's (transposed as
+//     llama.cpp's converter does).
 // Where the venv cannot be made it says so loudly and exits 0 (CI on a machine without the wheels);
 // GPTKIT_REQUIRE_INTEROP=1 makes that a failure.
 import { spawnSync } from 'node:child_process';
@@ -24,12 +27,12 @@ const py = join(root, '.venv-ref', 'bin', 'python');
 
 function skip(why: string): never {
   const bar = '!'.repeat(78);
-  console.error(`${bar}\ncheck:interop SKIPPED: ${why}\n  make it with: python3.11 -m venv .venv-ref && .venv-ref/bin/pip install torch==2.13.0 transformers==5.18.0 tokenizers numpy\n${bar}`);
+  console.error(`${bar}\ncheck:interop SKIPPED: ${why}\n  make it with: python3.11 -m venv .venv-ref && .venv-ref/bin/pip install torch==2.13.0 transformers==5.18.0 tokenizers numpy gguf\n${bar}`);
   process.exit(process.env.GPTKIT_REQUIRE_INTEROP === '1' ? 1 : 0);
 }
 
 function ensureVenv(): void {
-  const ok = () => existsSync(py) && spawnSync(py, ['-c', 'import torch, transformers, tokenizers'], { stdio: 'ignore' }).status === 0;
+  const ok = () => existsSync(py) && spawnSync(py, ['-c', 'import torch, transformers, tokenizers, gguf'], { stdio: 'ignore' }).status === 0;
   if (ok()) return;
   console.error('check:interop: making the Python venv .venv-ref from local wheels (torch 2.13, transformers 5.18)…');
   const mk = spawnSync('python3.11', ['-m', 'venv', join(root, '.venv-ref')], { stdio: 'inherit' });
@@ -38,7 +41,7 @@ function ensureVenv(): void {
   // for every dependency (minutes of timeouts on a machine without network).
   const env = { ...process.env };
   if (!env.PIP_INDEX_URL && existsSync('/opt/pypi/simple')) env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
-  const pip = spawnSync(join(root, '.venv-ref', 'bin', 'pip'), ['install', '-q', 'torch==2.13.0', 'transformers==5.18.0', 'tokenizers', 'numpy'], { stdio: 'inherit', env });
+  const pip = spawnSync(join(root, '.venv-ref', 'bin', 'pip'), ['install', '-q', 'torch==2.13.0', 'transformers==5.18.0', 'tokenizers', 'numpy', 'gguf'], { stdio: 'inherit', env });
   if (pip.status !== 0 || !ok()) skip('pip could not install torch 2.13 / transformers 5.18 offline');
 }
 
@@ -63,8 +66,9 @@ saveCheckpoint(join(work, 'ck'), model, { tokenizerJson: { text: tokenizerJsonTe
 const log = console.log;
 console.log = () => {};
 const code = await main(['export', '--model', join(work, 'ck'), '--out', join(work, 'hf')]);
+const ggufCode = await main(['export', '--model', join(work, 'ck'), '--format', 'gguf', '--out', join(work, 'model.gguf')]);
 console.log = log;
-if (code !== 0) throw new Error('gptkit export failed');
+if (code !== 0 || ggufCode !== 0) throw new Error('gptkit export failed');
 const ids = [tok.tokenId('<|endoftext|>'), ...tok.encode('The quick brown fox, 你好 🦊 — café.')].slice(0, 64);
 const logits = noGrad(() => scope(() => model.forward(Int32Array.from(ids), 1, ids.length).logits.data.slice()));
 writeFileSync(join(work, 'gptkit.json'), JSON.stringify({ ids, logits: Array.from(logits), vocab_size: tok.vocabSize, texts, text_ids: texts.map((t) => tok.encode(t, { allowedSpecial: 'all' })) }));
@@ -84,8 +88,11 @@ const checks = [
   { name: 'gptkit export → GPT2LMHeadModel logits', value: res.export_max_abs_diff, ok: res.export_max_abs_diff < 1e-4 },
   { name: `tokenizer.json in tokenizers: ${res.tokenizer_texts} texts, same ids`, value: res.tokenizer_mismatches.length, ok: res.tokenizer_mismatches.length === 0 },
   { name: 'transformers save_pretrained → gptkit logits', value: importDiff, ok: importDiff < 1e-4 },
+  { name: `gptkit export --format gguf in gguf ${res.gguf}: metadata and vocabulary`, value: res.gguf_problems.length, ok: res.gguf_problems.length === 0 },
+  { name: 'gptkit export --format gguf: tensors equal the HF export\'s', value: res.gguf_max_abs_diff, ok: res.gguf_max_abs_diff === 0 },
 ];
 for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${typeof c.value === 'number' && c.value < 1 && c.value > 0 ? c.value.toExponential(2) : c.value}`);
 console.log(`check:interop against torch ${res.torch}, transformers ${res.transformers}, tokenizers ${res.tokenizers}`);
 if (res.tokenizer_mismatches.length) console.log(JSON.stringify(res.tokenizer_mismatches, null, 1));
+if (res.gguf_problems.length) console.log(res.gguf_problems.join('\n'));
 process.exit(checks.every((c) => c.ok) ? 0 : 1);
