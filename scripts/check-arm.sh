@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 srcs=(native/test/simd_check.cc native/test/check_kernels.cc native/src/kernels_paths.cc
-      native/src/attention_paths.cc native/src/peak_paths.cc native/src/simd.cc)
+      native/src/attention_paths.cc native/src/peak_paths.cc native/src/qlinear_paths.cc native/src/simd.cc)
 flags=(-std=c++17 -O2 -Wall -Wextra -fno-math-errno -fno-trapping-math -pthread)
 work=$(mktemp -d "${TMPDIR:-/tmp}/gptkit-simd-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT

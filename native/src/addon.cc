@@ -260,6 +260,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_attention(env, exports);
   register_kernels(env, exports);
   register_peak(env, exports);
+  register_qlinear(env, exports);
   return exports;
 }
 

@@ -24,5 +24,6 @@ void register_gemm(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);
 void register_kernels(Napi::Env env, Napi::Object exports);
 void register_peak(Napi::Env env, Napi::Object exports);
+void register_qlinear(Napi::Env env, Napi::Object exports);
 
 }  // namespace gptkit

@@ -14,6 +14,7 @@
 #include "../src/gemm_paths.h"
 #include "../src/kernels_table.h"
 #include "../src/peak.h"
+#include "../src/qlinear.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -215,6 +216,31 @@ static void check_peak(Simd s, Report& r) {
   r.truth("fma_peak lanes wider than portable", gptkit::fma_peak(s, 1, 0.5f, 1.0f).lanes > portable || s == Simd::Neon);
 }
 
+// Quantized linear layers (qlinear.h): each path against portable, both formats, awkward sizes.
+static void check_qlinear(Simd s, Report& r) {
+  uint32_t seed = 12345;
+  auto rnd = [&]() { seed = seed * 1664525u + 1013904223u; return (float)((seed >> 8) & 0xffff) / 32768.f - 1.f; };
+  const int64_t sizes[][3] = {{1, 1, 32}, {1, 37, 64}, {3, 19, 96}, {8, 8, 32}, {9, 33, 128}, {16, 70, 64}, {17, 3, 32}};
+  for (int f = 0; f < 2; f++) {
+    const auto fmt = static_cast<gptkit::qlin::Format>(f);
+    for (const auto& sz : sizes) {
+      const int64_t M = sz[0], N = sz[1], K = sz[2];
+      std::vector<float> x(M * K), bias(N), y(M * N), want(M * N);
+      for (float& v : x) v = rnd();
+      for (float& v : bias) v = rnd();
+      std::vector<uint8_t> w(N * gptkit::qlin::row_bytes(fmt, K));
+      for (size_t i = 0; i < w.size(); i++) w[i] = (uint8_t)(rnd() * 127.f);
+      if (fmt == gptkit::qlin::Format::Q8_0)  // finite, moderate scales: half bits of 0.001–0.03
+        for (int64_t b = 0; b < N * K / 32; b++) { w[b * 34] = (uint8_t)(seed & 0xff); w[b * 34 + 1] = (uint8_t)(0x14 + (seed >> 9) % 8); rnd(); }
+      else  // bf16: finite values (exponent byte kept in range)
+        for (size_t i = 1; i < w.size(); i += 2) w[i] = (uint8_t)(0x3c + (w[i] % 4)) | (w[i] & 0x80);
+      gptkit::qlin::linear(Simd::Portable, fmt, M, N, K, x.data(), w.data(), bias.data(), want.data());
+      gptkit::qlin::linear(s, fmt, M, N, K, x.data(), w.data(), bias.data(), y.data());
+      r.relative(std::string("qlinear ") + (f ? "bf16" : "q8_0") + " M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K), y, want, 1e-4, 1e-4);
+    }
+  }
+}
+
 }  // namespace simd_check
 
 int main(int argc, char** argv) {
@@ -256,6 +282,7 @@ int main(int argc, char** argv) {
     simd_check::check_kernels(s, r);
     simd_check::check_attention(s, r);
     simd_check::check_peak(s, r);
+    simd_check::check_qlinear(s, r);
     std::printf("simd_check: %s vs portable: %d checks passed, %d failed\n", gptkit::simd_name(s), r.passed(),
                 r.failures());
     failures += r.failures();

@@ -154,7 +154,18 @@ export interface Backend {
   dropoutForward(x: F32, out: F32, n: number, p: number, seed: number): void;
   /** dx = (beta 0) or += (beta 1) dout ⊙ keep / (1 − p), the same mask as forward (recomputed, not stored). */
   dropoutBackward(dout: F32, dx: F32, n: number, p: number, seed: number, beta: 0 | 1): void;
+
+  /**
+   * y (M, N) = x (M, K) · Wᵀ + bias with W stored narrow and read as stored (decoding with
+   * quantized weights; native/src/qlinear.h): 'q8_0' rows of K/32 blocks of an F16 scale and 32
+   * int8 (ggml's Q8_0), 'bf16' rows of K bfloat16. x and y rows contiguous.
+   */
+  qlinear(format: QuantFormat, M: number, N: number, K: number, x: F32, w: Uint8Array, bias: F32 | null, y: F32): void;
 }
+
+/** Narrow weight formats qlinear reads. */
+export type QuantFormat = 'q8_0' | 'bf16';
+export const QUANT_FORMATS: readonly QuantFormat[] = ['q8_0', 'bf16'];
 
 /**
  * The dropout decision both backends share, bit for bit: a counter-based hash (murmur3's finaliser

@@ -2,6 +2,7 @@
 // model runs in a worker thread, so the terminal stays responsive); Ctrl-C stops the answer, not
 // the program. With piped stdin, each line is one user message and each answer one block of
 // output, so scripts can drive it.
+import type { ModelDtype } from '../models/quantize.ts';
 import { createInterface } from 'node:readline';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
@@ -20,6 +21,7 @@ const chatFlags: FlagSpecs = {
   'top-k': { type: 'number', default: 0, help: 'sample among the k most likely tokens (0 = off)' },
   'max-tokens': { type: 'number', default: 256, help: 'tokens per answer at most' },
   seed: { type: 'number', default: 0, help: 'seed of the first answer (the next answers use the next seeds)' },
+  dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
 };
 
 const HELP = [
@@ -39,14 +41,14 @@ export const chatCommand: Command = {
       console.log(helpText('gptkit chat --model DIR [--system TEXT] [--temperature 0.7] [--max-tokens 256]', `A multi-turn conversation in the ChatML format; answers stream as they are decoded.\n\n${HELP}`, chatFlags));
       return 0;
     }
-    const v = p.values as { model?: string; system?: string; temperature: number; topP: number; topK: number; maxTokens: number; seed: number };
+    const v = p.values as { model?: string; system?: string; temperature: number; topP: number; topK: number; maxTokens: number; seed: number; dtype: ModelDtype };
     if (!v.model) throw new ConfigError('--model is required');
     if (!(Number.isInteger(v.maxTokens) && v.maxTokens >= 1)) throw new ConfigError(`--max-tokens must be an integer ≥ 1, got ${v.maxTokens}`);
     const sampling = { temperature: v.temperature, topP: v.topP, topK: v.topK };
     new Sampler(sampling); // bad settings are refused now, not at the first message
     const notice = backendNotice();
     if (notice) console.error(notice);
-    const engine = await EngineClient.start({ modelDir: v.model, maxBatch: 1 });
+    const engine = await EngineClient.start({ modelDir: v.model, maxBatch: 1, dtype: v.dtype });
     try {
       const template = chatTemplateFor(v.model, engine.tokenizer);
       if ('unavailable' in template) throw new ConfigError(`${v.model} cannot chat: ${template.unavailable}`);

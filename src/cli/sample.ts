@@ -12,8 +12,10 @@ import { exportGguf, isGgufFile, GGUF_DTYPES, type GgufDtype } from '../interop/
 import { readChatTemplate } from '../rlhf/chat-template.ts';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { quantizeModel, type ModelDtype } from '../models/quantize.ts';
 
 const sampleFlags: FlagSpecs = {
+  dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
   prompt: { type: 'string', value: 'TEXT', default: '', help: 'text to continue (empty: start from <|endoftext|>)' },
   greedy: { type: 'boolean', help: 'always take the most likely token' },
@@ -40,11 +42,12 @@ export const sampleCommand: Command = {
       console.log(helpText('gptkit sample --model DIR --prompt TEXT [options]', 'Continue a prompt with a trained model (KV-cache decoding).', sampleFlags));
       return 0;
     }
-    const v = p.values as { model?: string; prompt: string; greedy?: boolean; temperature: number; topK: number; topP: number; maxTokens: number; stop?: string[]; num: number; seed: number; json?: boolean };
+    const v = p.values as { model?: string; prompt: string; greedy?: boolean; temperature: number; topK: number; topP: number; maxTokens: number; stop?: string[]; num: number; seed: number; json?: boolean; dtype: ModelDtype };
     if (!v.model) throw new ConfigError('--model is required');
     const notice = backendNotice();
     if (notice) console.error(notice);
     const { model, tokenizer } = loadModel(v.model);
+    quantizeModel(model, v.dtype);
     const prompts = Array.from({ length: v.num }, () => v.prompt);
     const stream = !v.json && v.num === 1;
     if (stream) process.stdout.write(v.prompt);
@@ -72,6 +75,7 @@ export const sampleCommand: Command = {
 };
 
 const scoreFlags: FlagSpecs = {
+  dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
   text: { type: 'string', value: 'TEXT', help: 'text to score' },
   context: { type: 'string', value: 'TEXT', default: '', help: 'condition on this text first (not scored)' },
@@ -86,10 +90,11 @@ export const scoreCommand: Command = {
       console.log(helpText('gptkit score --model DIR --text TEXT [--context TEXT] [--json]', 'Score a text under a model: log p of every token, total, perplexity.', scoreFlags));
       return 0;
     }
-    const v = p.values as { model?: string; text?: string; context: string; json?: boolean };
+    const v = p.values as { model?: string; text?: string; context: string; json?: boolean; dtype: ModelDtype };
     if (!v.model) throw new ConfigError('--model is required');
     if (v.text === undefined) throw new ConfigError('--text is required');
     const { model, tokenizer } = loadModel(v.model);
+    quantizeModel(model, v.dtype);
     const s = scoreText(model, tokenizer, v.text, v.context);
     if (v.json) {
       console.log(JSON.stringify({ tokens: s.tokens.map((id, i) => ({ id, text: tokenizer.decode([id]), logprob: s.logprobs[i] })), total_logprob: s.totalLogprob, perplexity: s.perplexity }));

@@ -1,6 +1,7 @@
 // `gptkit serve`: the OpenAI-compatible API and the web UI for one model; `gptkit ui`: the training
 // dashboard alone. SIGTERM (or Ctrl-C) drains: no new requests, running streams finish (up to
 // --drain-timeout-ms), then exit 0.
+import type { ModelDtype } from '../models/quantize.ts';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
 import { startServer, untrainedNotice } from '../serve/server.ts';
@@ -26,6 +27,7 @@ const limitFlags: Record<keyof ServerLimits, [string, string]> = {
 
 const serveFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
+  dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
   'model-name': { type: 'string', value: 'NAME', help: "the id clients use as 'model' (default: the directory's name)" },
   ...listenFlags,
   'api-key': { type: 'string', value: 'KEY', help: "require 'Authorization: Bearer KEY' on the API (default: $GPTKIT_API_KEY, else none)" },
@@ -60,7 +62,7 @@ export const serveCommand: Command = {
       console.log(helpText('gptkit serve --model DIR [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--max-batch 16]', 'Serve a model to OpenAI clients (/v1/chat/completions, /v1/completions, …) and in the browser (chat, ranking, dashboard) at /.', serveFlags));
       return 0;
     }
-    const v = p.values as Record<string, unknown> & { model?: string; modelName?: string; host: string; port: number; apiKey?: string; rankings: string; prompts?: string; run?: string };
+    const v = p.values as Record<string, unknown> & { model?: string; dtype: ModelDtype; modelName?: string; host: string; port: number; apiKey?: string; rankings: string; prompts?: string; run?: string };
     if (!v.model) throw new ConfigError('--model is required');
     checkPort(v.port);
     const limits = {} as ServerLimits;
@@ -74,7 +76,7 @@ export const serveCommand: Command = {
     if (notice) console.error(notice);
     const apiKey = v.apiKey ?? process.env.GPTKIT_API_KEY ?? null;
     const server = await startServer({
-      modelDir: v.model, modelName: v.modelName, host: v.host, port: v.port, apiKey, limits,
+      modelDir: v.model, dtype: v.dtype, modelName: v.modelName, host: v.host, port: v.port, apiKey, limits,
       ui: { rankingsFile: v.rankings, promptsFile: v.prompts, runDir: v.run },
     });
     const info = server.context.engine.info;

@@ -6,7 +6,10 @@
 // (interop/gguf-gpt2.ts). Tensor types: F32, F16, BF16 and Q8_0 (blocks of 32 int8 with an F16 scale).
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FileFormatError } from '../util/errors.ts';
-import { fromFloat32, toFloat32From16 } from './safetensors.ts';
+import { fromFloat32, toFloat32From16 } from '../util/float16.ts';
+import { quantizeQ8_0, dequantizeQ8_0 } from '../backend/quant.ts';
+
+export { quantizeQ8_0, dequantizeQ8_0 };
 
 const MAGIC = 0x46554747; // "GGUF", little-endian
 const DEFAULT_ALIGNMENT = 32;
@@ -57,39 +60,6 @@ export interface GgufFile {
 export function tensorBytes(type: GgmlTypeName, n: number): number {
   const b = BLOCK[type];
   return (n / b.elems) * b.bytes;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Q8_0: blocks of 32 values, one F16 scale d = max|x| / 127 and 32 int8 q = round(x / d), as ggml.
-
-export function quantizeQ8_0(x: Float32Array): Uint8Array {
-  if (x.length % 32 !== 0) throw new FileFormatError('q8_0', `cannot quantize ${x.length} values: Q8_0 needs a multiple of 32`);
-  const out = new Uint8Array((x.length / 32) * 34);
-  const view = new DataView(out.buffer);
-  const d16 = new Float32Array(1);
-  for (let b = 0; b < x.length / 32; b++) {
-    let amax = 0;
-    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]));
-    const d = amax / 127;
-    d16[0] = d;
-    const dBits = fromFloat32(d16, 'F16')[0];
-    view.setUint16(b * 34, dBits, true);
-    const id = d ? 1 / d : 0;
-    for (let i = 0; i < 32; i++) view.setInt8(b * 34 + 2 + i, Math.round(x[b * 32 + i] * id));
-  }
-  return out;
-}
-
-export function dequantizeQ8_0(bytes: Uint8Array, n: number): Float32Array {
-  const out = new Float32Array(n);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const scale = new Uint16Array(1);
-  for (let b = 0; b < n / 32; b++) {
-    scale[0] = view.getUint16(b * 34, true);
-    const d = toFloat32From16(scale, 'F16')[0];
-    for (let i = 0; i < 32; i++) out[b * 32 + i] = d * view.getInt8(b * 34 + 2 + i);
-  }
-  return out;
 }
 
 /** float32 values → the bytes of a tensor of this type. */

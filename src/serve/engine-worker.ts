@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadModel } from '../interop/load.ts';
 import { withChatTokens } from '../rlhf/chat-tokens.ts';
 import { countParams } from '../models/gpt.ts';
+import { quantizeModel, type ModelDtype } from '../models/quantize.ts';
 import { backend } from '../backend/index.ts';
 import { StreamDecoder } from '../tokenizer/index.ts';
 import { StopMatcher } from '../generate/stop.ts';
@@ -16,6 +17,8 @@ import type { Done, FinishReason, FromWorker, GenerateParams, ModelInfo, TextEve
 export interface WorkerOptions {
   modelDir: string;
   maxBatch: number;
+  /** Weights for decoding (models/quantize.ts). */
+  dtype?: ModelDtype;
 }
 
 const port = parentPort!;
@@ -31,13 +34,14 @@ function start(opts: WorkerOptions): void {
   // A model without the chat format's tokens gets them (as gptkit sft gives them), so any model can
   // be served; the event loop's side gets this very tokenizer in the ready message.
   const { model, tokenizer, added } = withChatTokens(loaded.model, loaded.tokenizer);
+  const quant = quantizeModel(model, opts.dtype ?? 'f32');
   const engine = new BatchEngine(model, { maxBatch: opts.maxBatch });
   engine.warmUp();
   const c = model.config;
   const info: ModelInfo = {
     contextLength: engine.capacity, vocabSize: c.vocabSize, nLayer: c.nLayer, nHead: c.nHead, nEmbd: c.nEmbd,
     parameters: countParams(c).total, source: loaded.source, maxBatch: opts.maxBatch,
-    kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}`, addedTokens: added,
+    kernels: `${backend().name} ${backend().simd()} ×${backend().threads()}`, addedTokens: added, dtype: quant.dtype,
   };
   post({ type: 'ready', info, tokenizer: tokenizer.toSpec() });
 

@@ -2,6 +2,7 @@
 // down cleanly. drain() is what SIGTERM does: stop accepting connections and generations, let the
 // running ones finish for up to the drain timeout, end the rest (their streams get an error event
 // and [DONE]), then stop the worker.
+import type { ModelDtype } from '../models/quantize.ts';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Server } from 'node:http';
@@ -19,6 +20,8 @@ import type { JobRun } from './jobs.ts';
 
 export interface ServerOptions {
   modelDir: string;
+  /** Weights for decoding (models/quantize.ts); default f32. */
+  dtype?: ModelDtype;
   /** The name clients use in `model` (default: the model directory's name). */
   modelName?: string;
   host: string;
@@ -56,7 +59,7 @@ export function untrainedNotice(added: { token: string; id: number }[]): string 
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const engine = await EngineClient.start({ modelDir: opts.modelDir, maxBatch: limits.maxBatch });
+  const engine = await EngineClient.start({ modelDir: opts.modelDir, maxBatch: limits.maxBatch, dtype: opts.dtype ?? 'f32' });
   const tokenizer = engine.tokenizer;
   const metrics = new ServerMetrics(() => ({ ...engine.stats }));
   engine.onStep = () => { metrics.decodeSteps++; };

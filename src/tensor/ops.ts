@@ -4,7 +4,7 @@
 // layernorm, attention, GELU, softmax-cross-entropy, embedding), per the llm.c lesson.
 import { backend } from '../backend/index.ts';
 import type { F32, I32 } from '../backend/backend.ts';
-import { Tensor, allocBuffer, check, record, shapeStr, sizeOf, type Shape } from './tensor.ts';
+import { Tensor, allocBuffer, check, isGradEnabled, record, shapeStr, sizeOf, type Shape } from './tensor.ts';
 
 const be = () => backend();
 
@@ -30,6 +30,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   check(!b || (b.ndim === 1 && b.size === out), 'linear', () => `bias ${b ? shapeStr(b.shape) : ''} must be (${out})`);
   const rows = x.size / inp;
   const y = Tensor.empty([...x.shape.slice(0, -1), out]);
+  if (w.quantized && !isGradEnabled()) {
+    // Decoding with narrow weights: read as stored, nothing recorded.
+    be().qlinear(w.quantized.format, rows, out, inp, x.data, w.quantized.data, b ? b.data : null, y.data);
+    return y;
+  }
   gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null);
   y.requiresGrad = record([x, w, b], () => {
     const dy = y.grad;

@@ -8,6 +8,7 @@
 // length and gives them back when the scope ends, so a training step reuses the same buffers
 // step after step instead of churning the garbage collector. Anything that must outlive the
 // scope is copied out (`.item()`, `.toArray()`, `clone()` outside the scope).
+import type { QuantFormat } from '../backend/backend.ts';
 import { ShapeError } from '../util/errors.ts';
 
 export type Shape = readonly number[];
@@ -200,6 +201,11 @@ export class Tensor {
   requiresGrad: boolean;
   /** Parameters own their gradient memory outright: it outlives scopes (gradient accumulation). */
   isParameter = false;
+  /**
+   * A narrow copy of this (out, in) weight for decoding (models/quantize.ts): op.linear reads it
+   * instead of `data` when no gradient is being recorded. `data` stays the float32 master.
+   */
+  quantized: { format: QuantFormat; data: Uint8Array } | null = null;
 
   constructor(data: Float32Array, shape: Shape, requiresGrad = false) {
     const n = sizeOf(shape);

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { nativeGemm } from './gemm.ts';
 import { nativeAttention } from './attention.ts';
-import { nativeKernels } from './kernels.ts';
+import { nativeKernels, nativeQLinear } from './kernels.ts';
 
 /** The raw addon: functions registered by native/src/*.cc. */
 export type Addon = Record<string, (...args: any[]) => any>;
@@ -48,6 +48,7 @@ export function loadNative(): { backend: Backend | null; addon: Addon | null; er
       ...nativeGemm(addon),
       ...nativeAttention(addon),
       ...nativeKernels(addon),
+      ...nativeQLinear(addon),
     };
     loaded = { backend, addon, error: '' };
   } catch (e) {

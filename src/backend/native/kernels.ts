@@ -6,7 +6,7 @@ import type { Backend } from '../backend.ts';
 import { ShapeError } from '../../util/errors.ts';
 import type { Addon } from './index.ts';
 
-type KernelNames = Exclude<keyof Backend, 'name' | 'simd' | 'threads' | 'setThreads' | 'gemm' | 'attentionForward' | 'attentionBackward'>;
+type KernelNames = Exclude<keyof Backend, 'name' | 'simd' | 'threads' | 'setThreads' | 'gemm' | 'attentionForward' | 'attentionBackward' | 'qlinear'>;
 
 const kernelNames: readonly KernelNames[] = [
   'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward', 'softmaxForward', 'softmaxBackward',
@@ -35,4 +35,18 @@ export function nativeKernels(addon: Addon): Pick<Backend, KernelNames> {
   const out: Record<string, unknown> = {};
   for (const name of kernelNames) out[name] = guarded(addon, name);
   return out as Pick<Backend, KernelNames>;
+}
+
+/** qlinear: the format by number (0 Q8_0, 1 BF16), the rest positional. */
+export function nativeQLinear(addon: Addon): Pick<Backend, 'qlinear'> {
+  if (typeof addon.qlinear !== 'function') throw new Error("native addon has no 'qlinear' kernel (rebuild with npm run build:native)");
+  return {
+    qlinear: (format, M, N, K, x, w, bias, y) => {
+      try {
+        addon.qlinear(format === 'q8_0' ? 0 : 1, M, N, K, x, w, bias, y);
+      } catch (e) {
+        throw asShapeError(e);
+      }
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type { Backend } from '../backend.ts';
 import { gemm } from './gemm.ts';
 import { attentionForward, attentionBackward } from './attention.ts';
 import * as k from './kernels.ts';
+import { qlinear } from './qlinear.ts';
 
 export const tsBackend: Backend = {
   name: 'ts',
@@ -32,4 +33,5 @@ export const tsBackend: Backend = {
   sumRows: k.sumRows,
   dropoutForward: k.dropoutForward,
   dropoutBackward: k.dropoutBackward,
+  qlinear,
 };
