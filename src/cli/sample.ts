@@ -9,9 +9,9 @@ import { ConfigError } from '../util/errors.ts';
 import { OutputDir, legacyByNames } from '../util/output.ts';
 import { isBertDir, loadBertDir, writeBertFiles } from '../interop/hf-bert.ts';
 import { exportGguf, isGgufFile, GGUF_DTYPES, type GgufDtype } from '../interop/gguf-gpt2.ts';
-import { readChatTemplate } from '../rlhf/chat-template.ts';
-import { existsSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { readChatTemplate, tokenizerConfigJson, TOKENIZER_CONFIG } from '../rlhf/chat-template.ts';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { quantizeModel, type ModelDtype } from '../models/quantize.ts';
 
 const sampleFlags: FlagSpecs = {
@@ -132,7 +132,7 @@ export const exportCommand: Command = {
     v.dtype = dtype;
     const out = OutputDir.open(v.out, {
       kind: 'hf-export', label: `--out ${v.out}`, force: Boolean(v.force), inputs: [{ flag: '--model', path: v.model }],
-      legacy: legacyByNames(['config.json', 'model.safetensors'], (n) => ['config.json', 'model.safetensors', 'tokenizer.json'].includes(n)),
+      legacy: legacyByNames(['config.json', 'model.safetensors'], (n) => ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].includes(n)),
     });
     if (isBertDir(v.model)) {
       // A BERT checkpoint is already a BertForPreTraining directory: written again without gptkit's training state.
@@ -143,11 +143,16 @@ export const exportCommand: Command = {
       console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json, vocab.txt: BertForPreTraining)`);
       return 0;
     }
+    // A chat model's template goes with it (tokenizer_config.json, where transformers reads it).
+    const chat = readChatTemplate(v.model);
     await out.use(() => {
       const { model, tokenizer } = loadModel(v.model!);
-      out.commitSync((staging) => exportHfGpt2(model, tokenizer, staging, { dtype: v.dtype as 'F32' }), { replaceAll: true });
+      out.commitSync((staging) => {
+        exportHfGpt2(model, tokenizer, staging, { dtype: v.dtype as 'F32' });
+        if (chat.fromFile) writeFileSync(join(staging, TOKENIZER_CONFIG), tokenizerConfigJson(tokenizer, chat.template, model.config.blockSize));
+      }, { replaceAll: true });
     });
-    console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json)`);
+    console.log(`wrote ${v.out} (config.json, model.safetensors, tokenizer.json${chat.fromFile ? ', tokenizer_config.json with the chat template' : ''})`);
     return 0;
   },
 };

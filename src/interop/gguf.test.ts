@@ -15,6 +15,8 @@ import { readChatTemplate, CHATML_TEMPLATE } from '../rlhf/chat-template.ts';
 import { runCli } from '../cli/test-cli.ts';
 import { saveCheckpoint } from './checkpoint.ts';
 import { tokenizerJsonText } from '../tokenizer/formats.ts';
+import { saveChatCheckpoint } from '../rlhf/chat-model.ts';
+import { ChatTemplate } from '../rlhf/chat-template.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gptkit-gguf-'));
 const texts = ['The fox lives near Dorvale. It likes figs and plums.', 'Once upon a time a baker sold bread by the river.', 'Q: How old is Kaba? A: Kaba is 44.'];
@@ -148,4 +150,19 @@ test('gptkit export --format gguf: the file, its guard, and sample reading it ba
   assert.equal(sampled.code, 0, sampled.err);
   const direct = await runCli(['sample', '--model', ck, '--prompt', 'The fox', '--max-tokens', '5', '--temperature', '0']);
   assert.equal(sampled.out, direct.out, 'an F32 GGUF samples what its checkpoint does');
+});
+
+test("a chat model's template goes along: tokenizer_config.json in the HF export, tokenizer.chat_template in the GGUF", async () => {
+  const chatDir = join(dir, 'chat');
+  const template = CHATML_TEMPLATE;
+  saveChatCheckpoint(chatDir, model, new ChatTemplate(tok, template));
+  const hf = join(dir, 'chat-hf');
+  const r = await runCli(['export', '--model', chatDir, '--out', hf]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /tokenizer_config.json with the chat template/);
+  assert.equal(JSON.parse(readFileSync(join(hf, 'tokenizer_config.json'), 'utf8')).chat_template, template);
+  assert.equal(readChatTemplate(hf).template, template);
+  const g = join(dir, 'chat.gguf');
+  assert.equal((await runCli(['export', '--model', chatDir, '--format', 'gguf', '--out', g])).code, 0);
+  assert.equal(loadGgufGpt2(g).chatTemplate, template);
 });
