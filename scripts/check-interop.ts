@@ -7,7 +7,11 @@
 //   - a GPT-2 saved by transformers' save_pretrained loads in gptkit with transformers' logits (1e-4);
 //   - `gptkit export --format gguf` reads in the `gguf` package (llama.cpp's own Python reader): the
 //     gpt2 metadata, the vocabulary in id order, and tensors equal to the HF export's (transposed as
-//     llama.cpp's converter does).
+//     llama.cpp's converter does);
+//   - recipes/torch_ddp_continue.py under `torchrun --nproc_per_node 2` (DDP, Gloo on loopback)
+//     continues the exported model on `gptkit data shards` output: its first step's loss equals
+//     gptkit's on the same global batch (1e-4), training goes on, and the result loads back in
+//     gptkit with PyTorch's log-probabilities (1e-4).
 // Where the venv cannot be made it says so loudly and exits 0 (CI on a machine without the wheels);
 // GPTKIT_REQUIRE_INTEROP=1 makes that a failure.
 import { spawnSync } from 'node:child_process';
@@ -84,12 +88,48 @@ const loaded = loadModel(join(work, 'hf2'));
 const l2 = noGrad(() => scope(() => loaded.model.forward(Int32Array.from(hf2.ids), 1, hf2.ids.length).logits.data.slice()));
 const importDiff = maxDiff(l2, hf2.logits);
 
+// The PyTorch DDP handoff: shards by gptkit, two ranks under torchrun, the result read back.
+writeFileSync(join(work, 'corpus.jsonl'), Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: texts[i % texts.length] })).join('\n') + '\n');
+console.log = () => {};
+const shardCode = await main(['data', 'shards', '--tokenizer', join(work, 'ck'), '--data', join(work, 'corpus.jsonl'), '--out', join(work, 'shards')]);
+console.log = log;
+if (shardCode !== 0) throw new Error('gptkit data shards failed');
+const scoreIds = tok.encode('The quick brown fox jumps over the lazy dog. 你好 🦊');
+writeFileSync(join(work, 'score-ids.json'), JSON.stringify(scoreIds));
+const ddp = spawnSync(join(root, '.venv-ref', 'bin', 'torchrun'), ['--standalone', '--nproc_per_node', '2', join(root, 'recipes', 'torch_ddp_continue.py'),
+  '--model', join(work, 'hf'), '--shards', join(work, 'shards', 'index.json'), '--out', join(work, 'ddp'), '--steps', '6', '--batch-size', '3', '--block-size', '32',
+  '--lr', '1e-3', '--dump-first-batch', join(work, 'first-batch.json'), '--score-ids', join(work, 'score-ids.json')], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+if (ddp.status !== 0) {
+  console.error(ddp.stdout, ddp.stderr);
+  throw new Error('torchrun recipes/torch_ddp_continue.py failed');
+}
+const first = JSON.parse(readFileSync(join(work, 'first-batch.json'), 'utf8')) as { windows: number[][]; loss: number; ranks: number };
+const hfModel = loadModel(join(work, 'hf')).model;
+const B = first.windows.length, T = first.windows[0].length - 1;
+const firstLoss = scope(() => noGrad(() => hfModel.forward(Int32Array.from(first.windows.flatMap((w) => w.slice(0, T))), B, T, Int32Array.from(first.windows.flatMap((w) => w.slice(1)))).loss!.item()));
+const ddpLosses = readFileSync(join(work, 'ddp', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
+const back = loadModel(join(work, 'ddp')).model;
+const backLogits = noGrad(() => scope(() => back.forward(Int32Array.from(scoreIds), 1, scoreIds.length).logits.data.slice()));
+const torchLp = JSON.parse(readFileSync(join(work, 'ddp', 'score.json'), 'utf8')) as number[];
+let scoreDiff = 0;
+for (let t = 0; t + 1 < scoreIds.length; t++) {
+  const row = backLogits.subarray(t * tok.vocabSize, (t + 1) * tok.vocabSize);
+  let m = -Infinity;
+  for (const x of row) m = Math.max(m, x);
+  let z = 0;
+  for (const x of row) z += Math.exp(x - m);
+  scoreDiff = Math.max(scoreDiff, Math.abs(row[scoreIds[t + 1]] - m - Math.log(z) - torchLp[t]));
+}
+
 const checks = [
   { name: 'gptkit export → GPT2LMHeadModel logits', value: res.export_max_abs_diff, ok: res.export_max_abs_diff < 1e-4 },
   { name: `tokenizer.json in tokenizers: ${res.tokenizer_texts} texts, same ids`, value: res.tokenizer_mismatches.length, ok: res.tokenizer_mismatches.length === 0 },
   { name: 'transformers save_pretrained → gptkit logits', value: importDiff, ok: importDiff < 1e-4 },
   { name: `gptkit export --format gguf in gguf ${res.gguf}: metadata and vocabulary`, value: res.gguf_problems.length, ok: res.gguf_problems.length === 0 },
   { name: 'gptkit export --format gguf: tensors equal the HF export\'s', value: res.gguf_max_abs_diff, ok: res.gguf_max_abs_diff === 0 },
+  { name: `torchrun DDP (${first.ranks} ranks, Gloo): first step's loss = gptkit's on the same ${B}×${T} batch`, value: Math.abs(first.loss - firstLoss), ok: first.ranks === 2 && Math.abs(first.loss - firstLoss) < 1e-4 },
+  { name: `torchrun DDP: ${ddpLosses.length} steps, loss ${ddpLosses[0]?.toFixed(3)} → ${ddpLosses.at(-1)?.toFixed(3)}`, value: ddpLosses.length, ok: ddpLosses.length === 6 && ddpLosses.every(Number.isFinite) && ddpLosses.at(-1)! < ddpLosses[0] },
+  { name: 'the DDP result read back by gptkit: log-probs = PyTorch\'s', value: scoreDiff, ok: scoreDiff < 1e-4 },
 ];
 for (const c of checks) console.log(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${typeof c.value === 'number' && c.value < 1 && c.value > 0 ? c.value.toExponential(2) : c.value}`);
 console.log(`check:interop against torch ${res.torch}, transformers ${res.transformers}, tokenizers ${res.tokenizers}`);
