@@ -30,8 +30,19 @@ const t0 = Date.now();
 const r = spawnSync(process.execPath, args, { stdio: verbose ? 'inherit' : 'pipe', encoding: 'utf8' });
 if (r.status === 0) {
   console.log(`gptkit: native addon built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  buildMpi();
   process.exit(0);
 }
+/**
+ * The MPI addon (native/mpi: data-parallel training under mpirun), only where MPI's compiler wrapper
+ * exists; its failure never fails the install (gptkit then trains single-process).
+ */
+function buildMpi() {
+  if (spawnSync('mpicxx', ['--showme:version'], { stdio: 'ignore' }).status !== 0) return;
+  const m = spawnSync(process.execPath, [...args, '--directory', 'native/mpi'], { stdio: verbose ? 'inherit' : 'pipe', encoding: 'utf8' });
+  console.log(m.status === 0 ? 'gptkit: MPI addon built (data-parallel training: gptkit pretrain --ranks N)' : 'gptkit: the MPI addon failed to build; training runs single-process (npm run build:native shows why)');
+}
+
 console.log('gptkit: the native addon failed to build; gptkit will run on its TypeScript kernels (slow).');
 if (!verbose) {
   const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').filter((l) => /error/i.test(l)).slice(0, 10).join('\n');

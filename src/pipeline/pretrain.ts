@@ -2,6 +2,7 @@
 // checkpoints, a metrics JSONL and samples. Progress goes out as events; cli/ prints them.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { openMetricsLog } from '../train/metrics-log.ts';
+import { mpiWorld, type Communicator } from '../train/distributed.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
@@ -201,6 +202,9 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { out: string },
   if (cfgIn.resume && !hasCk) {
     throw new ConfigError(`--resume: ${cfgIn.out} holds no checkpoint to resume (no trainer_state/state.json)`, 'leave out --resume to start a new run there');
   }
+  // Under mpirun (train/distributed.ts) every rank trains; rank 0 alone writes and reports.
+  const comm = mpiWorld();
+  if (comm && comm.rank > 0) onEvent = () => {};
   const notice = (message: string) => onEvent({ type: 'notice', message });
   let cfg: PretrainConfig;
   let model: GPT;
@@ -216,6 +220,13 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { out: string },
     if (!cfg.data.length) throw new ConfigError('no training data given', 'pass --data FILE…');
   }
   const inputs = [...cfg.data.map((p) => ({ flag: '--data', path: p })), ...(cfg.tokenizer !== 'gpt2' && !cfg.resume ? [{ flag: '--tokenizer', path: cfg.tokenizer }] : [])];
+  if (comm && comm.rank > 0) {
+    if (!cfg.resume) {
+      tokenizer = loadTokenizer(cfg.tokenizer);
+      model = new GPT(gptConfig(cfg.preset, { vocabSize: tokenizer.vocabSize, ...cfg.model }), cfg.seed); // the same seed: the same weights as rank 0
+    }
+    return train(cfg, null, model!, tokenizer!, onEvent, comm);
+  }
   const out = openCheckpointDir(cfg.out, {
     label: outLabel, force: cfg.force, update: cfg.resume || !hasCk, inputs,
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
@@ -227,11 +238,12 @@ export async function pretrain(cfgIn: Partial<PretrainConfig> & { out: string },
       const mc = gptConfig(cfg.preset, { vocabSize: tokenizer.vocabSize, ...cfg.model });
       model = new GPT(mc, cfg.seed);
     }
-    return train(cfg, out, model, tokenizer, onEvent);
+    return train(cfg, out, model, tokenizer, onEvent, comm);
   });
 }
 
-async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer: Tokenizer, onEvent: (e: PretrainEvent) => void): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
+/** `out` is null on ranks other than 0 (they write nothing). */
+async function train(cfg: PretrainConfig, out: OutputDir | null, model: GPT, tokenizer: Tokenizer, onEvent: (e: PretrainEvent) => void, comm: Communicator | null): Promise<{ model: GPT; tokenizer: Tokenizer; valLoss: number | null }> {
   // Data.
   let tokens: TokenArray;
   if (isShards(cfg.data)) {
@@ -253,7 +265,7 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
   const valTokens = tokens.subarray(tokens.length - nVal);
   const train = new RandomWindows(trainTokens, cfg.batchSize, T, cfg.seed);
   const val = nVal > 0 ? new SequentialWindows(valTokens, cfg.batchSize, T) : undefined;
-  const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train, val }, trainOptionsOf(cfg));
+  const trainer = new Trainer(model, (b) => model.forward(b.ids, b.B, b.T, b.targets).loss!, { train, val }, trainOptionsOf(cfg), comm);
 
   let resumedFrom: number | null = null;
   if (cfg.resume) {
@@ -264,11 +276,12 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
     trainer.restore(state);
     resumedFrom = state.step;
   }
-  const metric = openMetricsLog(out, resumedFrom);
+  const metric = out ? openMetricsLog(out, resumedFrom) : () => {};
 
   onEvent({
     type: 'start', config: cfg, model: model.config, params: countParams(model.config).total, flopsPerToken: flopsPerToken(model.config),
     trainTokens: trainTokens.length, valTokens: valTokens.length, backend: backend().name, threads: backend().threads(), resumedFrom,
+    ...(comm ? { ranks: comm.size, mpi: comm.library } : {}),
   });
 
   const tokJson = tokenizerJsonText(tokenizer.toSpec());
@@ -277,6 +290,7 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
   saved.data = cfg.data.map((p) => resolve(p));
   if (cfg.tokenizer !== 'gpt2') saved.tokenizer = resolve(cfg.tokenizer);
   const save = () => {
+    if (!out) return;
     saveCheckpoint(out, model, {
       extra: { training: saved },
       tokenizerJson: { text: tokJson },
@@ -287,6 +301,7 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
   };
   const sampleRng = new Rng(cfg.seed).fork('samples');
   const sample = () => {
+    if (!out) return;
     model.eval();
     const prompt = cfg.samplePrompt ? tokenizer.encode(cfg.samplePrompt) : [tokenizer.tokenId('<|endoftext|>')];
     const [g] = generate(model, [prompt], (l) => sampleToken(l, sampleRng, { temperature: 0.8, topK: 50 }).token, { maxTokens: cfg.sampleTokens, eosIds: [tokenizer.tokenId('<|endoftext|>')] });
@@ -313,10 +328,10 @@ async function train(cfg: PretrainConfig, out: OutputDir, model: GPT, tokenizer:
       if (cfg.sampleEvery > 0 && (ev.step % cfg.sampleEvery === 0 || last)) sample();
       if (cfg.checkpointEvery > 0 && ev.step % cfg.checkpointEvery === 0 && !last) save();
       await yieldToEvents(); // a Ctrl-C pressed during the step is seen here
-      if (stop.signal && !last) {
+      if (trainer.agree(stop.signal !== null) && !last) {
         save();
-        onEvent({ type: 'interrupted', step: trainer.step, dir: cfg.out, signal: stop.signal });
-        throw new InterruptedError(`interrupted (${stop.signal}) at step ${trainer.step}; checkpoint saved in ${cfg.out}`, `continue with: gptkit pretrain --out ${cfg.out} --resume`);
+        onEvent({ type: 'interrupted', step: trainer.step, dir: cfg.out, signal: stop.signal ?? 'SIGTERM' });
+        throw new InterruptedError(`interrupted (${stop.signal ?? 'another rank'}) at step ${trainer.step}; checkpoint saved in ${cfg.out}`, `continue with: gptkit pretrain --out ${cfg.out} --resume`);
       }
     }
   } finally {

@@ -3,12 +3,14 @@
 // text or files: a loss function over batches in, events out. Checkpointing is the caller's
 // (train/checkpoint.ts), so "save the last good state" stays one decision in one place.
 import { Tensor, scope, noGrad } from '../tensor/tensor.ts';
+import { backend } from '../backend/index.ts';
 import { AdamW, decayGroups, gradNorm, clipFactor } from '../optim/adamw.ts';
 import { warmupCosine } from '../optim/schedule.ts';
 import { Rng } from '../util/rng.ts';
 import { GptkitError, ConfigError } from '../util/errors.ts';
 import type { Batch, BatchSource } from './batches.ts';
 import type { TrainerState } from '../interop/checkpoint.ts';
+import type { Communicator } from './distributed.ts';
 
 export interface TrainOptions {
   steps: number;
@@ -72,6 +74,13 @@ export class Trainer {
     readonly lossOf: (batch: Batch) => Tensor,
     readonly data: { train: BatchSource; val?: BatchSource },
     opts: Partial<TrainOptions> = {},
+    /**
+     * Data parallelism (train/distributed.ts): each optimizer step takes gradAccum × size
+     * micro-batches; this rank trains on every size-th of them (its own), and gradients and loss
+     * are summed across ranks before the step — the same step one process would take accumulating
+     * over all of them (bit for bit with two ranks and no dropout).
+     */
+    readonly comm: Communicator | null = null,
   ) {
     for (const k of Object.keys(opts)) if (!(k in defaultTrainOptions)) throw new ConfigError(`unknown training option '${k}'`);
     this.opts = { ...defaultTrainOptions, ...opts };
@@ -98,19 +107,30 @@ export class Trainer {
     this.model.train(true);
     this.optimizer.zeroGrad();
     let lossSum = 0, tokens = 0;
+    const ranks = this.comm?.size ?? 1, rank = this.comm?.rank ?? 0;
+    // Micro-batch gradients are computed each on its own and then summed (not accumulated inside
+    // the kernels), so the sum is the same whether the micro-batches ran here or on other ranks.
+    let done = 0;
     for (let micro = 0; micro < o.gradAccum; micro++) {
-      const batch = this.data.train.next();
-      tokens += batch.B * batch.T;
-      lossSum += scope(() => {
-        const loss = this.lossOf(batch);
-        const v = loss.item();
-        loss.backward();
-        return v;
-      });
+      for (let r = 0; r < ranks; r++) {
+        // Every rank draws every micro-batch (the data stream stays the same on all) and trains on its own.
+        const batch = this.data.train.next();
+        tokens += batch.B * batch.T;
+        if (r !== rank) continue;
+        lossSum += scope(() => {
+          const loss = this.lossOf(batch);
+          const v = loss.item();
+          loss.backward();
+          return v;
+        });
+        if (o.gradAccum > 1) this.stash(done++ === 0);
+      }
     }
-    const loss = lossSum / o.gradAccum;
+    if (o.gradAccum > 1) this.params.forEach((p, i) => p.gradBuffer().set(this.accum![i]));
+    if (this.comm) lossSum = this.allreduce(lossSum);
+    const loss = lossSum / (o.gradAccum * ranks);
     if (!Number.isFinite(loss)) throw new DivergedError(this.step + 1, `the loss (${loss})`);
-    const gradScale = 1 / o.gradAccum;
+    const gradScale = 1 / (o.gradAccum * ranks);
     const norm = gradNorm(this.params, gradScale);
     if (!Number.isFinite(norm)) throw new DivergedError(this.step + 1, `the gradient norm (${norm})`);
     const lr = this.lrAt(this.step);
@@ -128,6 +148,42 @@ export class Trainer {
   }
 
   private startStep = 0;
+  private packed: Float32Array | null = null;
+  private accum: Float32Array[] | null = null;
+
+  /** Add this micro-batch's gradients to the step's sum (the first one starts it) and clear them for the next. */
+  private stash(first: boolean): void {
+    this.accum ??= this.params.map((p) => new Float32Array(p.size));
+    this.params.forEach((p, i) => {
+      const g = p.gradBuffer();
+      if (first) this.accum![i].set(g);
+      else backend().add(this.accum![i], g, this.accum![i], p.size);
+    });
+    this.optimizer.zeroGrad();
+  }
+
+  /** Sum the loss and every gradient across ranks (one allreduce of all gradients, packed). */
+  private allreduce(lossSum: number): number {
+    const comm = this.comm!;
+    const total = this.params.reduce((s, p) => s + p.size, 0);
+    this.packed ??= new Float32Array(total);
+    let o = 0;
+    for (const p of this.params) { this.packed.set(p.gradBuffer(), o); o += p.size; }
+    comm.allreduceSum(this.packed);
+    o = 0;
+    for (const p of this.params) { p.gradBuffer().set(this.packed.subarray(o, o + p.size)); o += p.size; }
+    const l = Float64Array.of(lossSum);
+    comm.allreduceSum(l);
+    return l[0];
+  }
+
+  /** Whether any rank asks to stop (a signal reached it): every rank stops at the same step. */
+  agree(flag: boolean): boolean {
+    if (!this.comm) return flag;
+    const f = Float64Array.of(flag ? 1 : 0);
+    this.comm.allreduceSum(f);
+    return f[0] > 0;
+  }
 
   /** Mean loss over evalBatches validation batches (no dropout, no gradients). */
   evaluate(batches = this.opts.evalBatches): number {

@@ -1,0 +1,85 @@
+// Data-parallel training under MPI (train/distributed.ts): two ranks on loopback against one process
+// accumulating over the same two micro-batches, resume with the same ranks, and a rank killed mid-run.
+// Needs OpenMPI (apt-get install openmpi-bin libopenmpi-dev; .ci/run installs it) and the MPI addon
+// npm install builds beside the main one: without them the tests fail saying so.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { trainBpe } from '../tokenizer/index.ts';
+import { mpiAddonPath, launchedRanks } from './distributed.ts';
+import { readSafetensors } from '../interop/safetensors.ts';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'gptkit.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'gptkit-dp-'));
+const corpus = join(dir, 'corpus.txt');
+writeFileSync(corpus, Array.from({ length: 300 }, (_, i) => `Line ${i}: the fox ${i % 7 ? 'runs' : 'sleeps'} near the river of ${['Dorvale', 'Merholm', 'Ponwick'][i % 3]}.`).join('\n'));
+(await trainBpe([readFileSync(corpus, 'utf8')], { vocabSize: 320, specialTokens: ['<|endoftext|>'] })).save(join(dir, 'tok'));
+const common = ['--data', corpus, '--tokenizer', join(dir, 'tok'), '--preset', 'nano', '--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--block-size', '32',
+  '--batch-size', '4', '--dropout', '0', '--eval-every', '0', '--sample-every', '0', '--checkpoint-every', '0', '--lr', '3e-3', '--warmup-steps', '2', '--json'];
+const env = { ...process.env, GPTKIT_THREADS: '1', OMPI_MCA_btl: 'self,tcp', OMPI_MCA_btl_vader_single_copy_mechanism: 'none' };
+
+function gptkit(args: string[]): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [bin, 'pretrain', ...args], { encoding: 'utf8', env, timeout: 120_000 });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+const losses = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => 'loss' in m).map((m) => m.loss as number);
+const weights = (out: string) => Buffer.concat([...readSafetensors(join(out, 'model.safetensors')).tensors.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, t]) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
+
+test('MPI is here: mpirun and the addon built beside the main one', () => {
+  assert.equal(spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status, 0, 'mpirun not found: apt-get install openmpi-bin libopenmpi-dev, then npm run build:native');
+  assert.ok(existsSync(mpiAddonPath), `${mpiAddonPath} not built: npm run build:native (needs mpicxx)`);
+  assert.equal(launchedRanks({}), null);
+  assert.equal(launchedRanks({ OMPI_COMM_WORLD_SIZE: '4' }), 4);
+});
+
+test('two ranks give the losses and weights of one process accumulating over the same two micro-batches, bit for bit', () => {
+  const one = join(dir, 'one'), two = join(dir, 'two');
+  const a = gptkit([...common, '--out', one, '--steps', '6', '--grad-accum', '2']);
+  assert.equal(a.code, 0, a.out);
+  const b = gptkit([...common, '--out', two, '--steps', '6', '--ranks', '2']);
+  assert.equal(b.code, 0, b.out);
+  assert.match(b.out, /"ranks":2/);
+  assert.deepEqual(losses(two), losses(one));
+  assert.equal(losses(two).length, 6);
+  assert.ok(weights(two).equals(weights(one)), 'the same final weights');
+  // Only rank 0 wrote: one metrics file, one checkpoint.
+  assert.deepEqual(readdirSync(two).filter((f) => f.startsWith('metrics')), ['metrics.jsonl']);
+});
+
+test('resume with the same ranks continues exactly', () => {
+  const full = join(dir, 'two'), part = join(dir, 'part');
+  assert.equal(gptkit([...common, '--out', part, '--steps', '3', '--ranks', '2']).code, 0);
+  const r = gptkit(['--out', part, '--resume', '--steps', '6', '--ranks', '2', '--json']);
+  assert.equal(r.code, 0, r.out);
+  assert.deepEqual(losses(part), losses(full));
+  assert.ok(weights(part).equals(weights(full)));
+});
+
+test('a rank killed mid-run ends the run with an error naming it, no rank left hanging', async () => {
+  const out = join(dir, 'killed');
+  const child = spawn(process.execPath, [bin, 'pretrain', ...common, '--out', out, '--steps', '100000', '--ranks', '2'], { env });
+  let text = '';
+  child.stdout.on('data', (d) => { text += d; });
+  child.stderr.on('data', (d) => { text += d; });
+  const t0 = Date.now();
+  // Wait for training to run, then SIGKILL rank 1 (found by its MPI rank in its environment).
+  while (!/"type":"step"/.test(text) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 100));
+  const victim = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/environ`, 'utf8').includes('OMPI_COMM_WORLD_RANK=1') && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out);
+    } catch { return false; }
+  });
+  assert.ok(victim, `rank 1 not found; output so far:\n${text}`);
+  const killedAt = Date.now();
+  process.kill(Number(victim), 'SIGKILL');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.notEqual(code, 0);
+  assert.ok(Date.now() - killedAt < 30_000, 'the other rank did not hang');
+  assert.match(text, /signal 9|killed/i, text.slice(-2000));
+  const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out); } catch { return false; } });
+  assert.deepEqual(left, [], 'no rank left running');
+});
