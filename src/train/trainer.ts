@@ -162,8 +162,12 @@ export class Trainer {
     this.optimizer.zeroGrad();
   }
 
+  /** Seconds the last step spent summing across ranks (packing, allreduce, unpacking). */
+  allreduceSec = 0;
+
   /** Sum the loss and every gradient across ranks (one allreduce of all gradients, packed). */
   private allreduce(lossSum: number): number {
+    const t0 = performance.now();
     const comm = this.comm!;
     const total = this.params.reduce((s, p) => s + p.size, 0);
     this.packed ??= new Float32Array(total);
@@ -174,6 +178,7 @@ export class Trainer {
     for (const p of this.params) { p.gradBuffer().set(this.packed.subarray(o, o + p.size)); o += p.size; }
     const l = Float64Array.of(lossSum);
     comm.allreduceSum(l);
+    this.allreduceSec = (performance.now() - t0) / 1000;
     return l[0];
   }
 
