@@ -8,7 +8,7 @@ import { cpuModel } from './train_step.bench.ts';
 
 const here = import.meta.dirname;
 
-function run(cmd: string, args: string[]): { ranks: number; tokens_per_sec: number; allreduce_share: number; mpi: string | null } | null {
+function launch(cmd: string, args: string[]): { ranks: number; tokens_per_sec: number; allreduce_share: number; mpi: string | null } | null {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, GPTKIT_THREADS: '1', OMPI_MCA_btl: 'self,tcp' } });
   if (r.status !== 0) { log(`train_dp: ${cmd} failed: ${r.stderr.slice(-500)}`); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -16,9 +16,9 @@ function run(cmd: string, args: string[]): { ranks: number; tokens_per_sec: numb
 
 export async function run(): Promise<void> {
   const worker = [process.execPath, '--import', 'tsx', join(here, 'train_dp_worker.ts'), 'small', '6'];
-  const one = run(worker[0], worker.slice(1));
+  const one = launch(worker[0], worker.slice(1));
   const root = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-  const two = run('mpirun', [...root, '--oversubscribe', '--bind-to', 'none', '-np', '2', ...worker]);
+  const two = launch('mpirun', [...root, '--oversubscribe', '--bind-to', 'none', '-np', '2', ...worker]);
   if (!one || !two) return;
   emit({
     name: 'train_dp', config: 'small', ranks: 2, threads_per_rank: 1, value: Number(two.tokens_per_sec.toFixed(1)), unit: 'tokens/s',
