@@ -2,7 +2,7 @@
 // weights) with B requests running in serve's BatchEngine (continuous batching over a SlotCache),
 // every backend call timed. Prints ms per step, the share of each kernel, and the time outside
 // kernels (JS: tensors, sampling, bookkeeping). Not a benchmark: a tool for the serve ratio.
-//   node --import tsx bench/profile_decode.ts [batch=16] [steps=64] [dtype=f32]
+//   node --import tsx bench/profile_decode.ts [batch=16] [steps=64, at most 190] [dtype=f32]
 import { backend, setBackend, type Backend } from '../src/backend/index.ts';
 import type { GemmParams } from '../src/backend/backend.ts';
 import { GPT, gptConfig } from '../src/models/gpt.ts';
@@ -46,7 +46,7 @@ const model = new GPT(gptConfig('small', { dropout: 0 })).eval();
 quantizeModel(model, dtype);
 const engine = new BatchEngine(model, { maxBatch: batch });
 engine.warmUp();
-const submit = (i: number) => engine.submit({ id: String(i), prompt: Array.from({ length: 16 }, (_, k) => (i * 389 + k * 97 + 11) % 4096), maxTokens: 10_000, sampling: { temperature: 0 }, seed: i, eosIds: [] });
+const submit = (i: number) => engine.submit({ id: String(i), prompt: Array.from({ length: 16 }, (_, k) => (i * 389 + k * 97 + 11) % 4096), maxTokens: 200, sampling: { temperature: 0 }, seed: i, eosIds: [] });
 // Fill every slot, let the prefills pass, then time decode-only steps.
 for (let i = 0; i < batch; i++) submit(i);
 for (let i = 0; i < 4; i++) engine.step();
