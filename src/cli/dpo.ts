@@ -5,6 +5,7 @@ import { dpo, defaultDpoConfig, type DpoConfig, type DpoEvent } from '../pipelin
 import { backendNotice } from '../backend/index.ts';
 import { throttle, fmtDuration } from './progress.ts';
 import { trainingFlags, configFromArgs, printLoopEvent, printAdded } from './rlhf-common.ts';
+import { underMpi } from './rlhf-common.ts';
 
 const d = defaultDpoConfig;
 export const dpoFlags: FlagSpecs = {
@@ -46,6 +47,8 @@ export const dpoCommand: Command = {
     const cfg = configFromArgs(argv, dpoFlags, 'gptkit dpo --model SFT_DIR --data world|FILE… --out DIR [--beta 0.1] [options]',
       'Train the SFT model on preference pairs with the DPO loss, a frozen copy of it as the reference.', ['model', 'out']);
     if (!cfg) return 0;
+    const launched = underMpi('dpo', argv, dpoFlags);
+    if (launched) return launched;
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);

@@ -67,6 +67,9 @@ function quietOnEpipe(): void {
 
 export async function main(argv: string[]): Promise<number> {
   quietOnEpipe();
+  // Data-parallel ranks other than 0 (under mpirun) print nothing on stdout: rank 0 reports the run.
+  const mpiRank = process.env.OMPI_COMM_WORLD_RANK ?? process.env.PMI_RANK ?? process.env.PMIX_RANK;
+  if (mpiRank !== undefined && mpiRank !== '0') console.log = () => {};
   let [name, ...rest] = argv;
   if (name === '--version' || name === '-v' || name === 'version') {
     console.log(`gptkit ${version()}`);

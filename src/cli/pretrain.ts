@@ -10,31 +10,9 @@ import { backendNotice } from '../backend/index.ts';
 import { stepLine, throttle, fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
 import { launchedRanks } from '../train/distributed.ts';
-import { spawn, spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { runUnderMpi, ranksFlag } from './mpi-launch.ts';
 
-/**
- * `--ranks N`: this same command again under `mpirun -np N` (without --ranks), each rank with its
- * share of the cores for its kernels. mpirun ends every rank when one dies, and says which.
- */
-async function runUnderMpi(ranks: number, argv: string[]): Promise<number> {
-  if (spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    throw new ConfigError('--ranks needs MPI\'s mpirun on the PATH', 'apt-get install openmpi-bin libopenmpi-dev, then npm run build:native (builds gptkit\'s MPI addon)');
-  }
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--ranks') { i++; continue; }
-    if (argv[i].startsWith('--ranks=')) continue;
-    rest.push(argv[i]);
-  }
-  const threads = process.env.GPTKIT_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / ranks)));
-  const bin = fileURLToPath(new URL('../../bin/gptkit.mjs', import.meta.url));
-  const root = process.getuid?.() === 0 ? ['--allow-run-as-root'] : [];
-  const args = [...root, '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), '-x', `GPTKIT_THREADS=${threads}`, process.execPath, bin, 'pretrain', ...rest];
-  const child = spawn('mpirun', args, { stdio: 'inherit' });
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-}
+
 
 const d = defaultPretrainConfig;
 export const pretrainFlags: FlagSpecs = {
@@ -76,7 +54,7 @@ export const pretrainFlags: FlagSpecs = {
   'text-field': { type: 'string', default: d.textField, help: 'JSONL/Parquet field holding the text' },
   'on-error': { type: 'string', value: 'fail|skip', choices: ['fail', 'skip'], default: d.onError, help: 'a malformed record: stop, or skip it with a warning naming file and line' },
   json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
-  ranks: { type: 'number', range: { min: 1, int: true }, default: 1, help: 'data-parallel processes: runs this command under mpirun -np N (each rank takes its share of every batch; gradients summed by MPI). Same as launching `mpirun -np N npx gptkit pretrain …` yourself, which also spans hosts with a hostfile' },
+  ranks: ranksFlag,
 };
 
 const modelKeys = ['nLayer', 'nHead', 'nEmbd', 'blockSize', 'dropout', 'norm', 'attention', 'window'] as const;
@@ -166,7 +144,7 @@ export const pretrainCommand: Command = {
     const cfg = pretrainConfigFromArgs(argv);
     if (!cfg) return 0;
     const ranks = Number(parseFlags(argv, pretrainFlags).values.ranks ?? 1);
-    if (ranks > 1 && launchedRanks() === null) return runUnderMpi(ranks, argv);
+    if (ranks > 1 && launchedRanks() === null) return runUnderMpi('pretrain', ranks, argv);
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);

@@ -1,5 +1,7 @@
 // What the RLHF commands (sft, rm, dpo) share: the optimisation flags, turning parsed flags into
 // a stage config, and printing the loop's events.
+import { runUnderMpi, ranksFlag } from './mpi-launch.ts';
+import { launchedRanks } from '../train/distributed.ts';
 import { parseFlags, helpText, withConfigFile, type FlagSpecs } from './flags.ts';
 import { readConfigFile } from './config-file.ts';
 import { stepLine, fmtCount } from './progress.ts';
@@ -31,7 +33,14 @@ export function trainingFlags(d: Defaults): FlagSpecs {
     resume: { type: 'boolean', help: 'continue the run in --out (from out/last/)' },
     force: { type: 'boolean', help: 'start over in an --out that holds a run (only the files gptkit wrote there are replaced)' },
     json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
+    ranks: ranksFlag,
   };
+}
+
+/** `--ranks N` (N > 1, not already under mpirun): the command again under mpirun; null otherwise. */
+export function underMpi(command: string, argv: string[], specs: FlagSpecs): Promise<number> | null {
+  const ranks = Number(parseFlags(argv, specs).values.ranks ?? 1);
+  return ranks > 1 && launchedRanks() === null ? runUnderMpi(command, ranks, argv) : null;
 }
 
 /** Flags → the stage's config (null after --help). `required` flags must be given. */
@@ -46,7 +55,7 @@ export function configFromArgs(argv: string[], specs: FlagSpecs, usage: string, 
   for (const r of required) if (v[r] === undefined) throw new ConfigError(`--${r.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is required`);
   // Only what the user set: the stage fills in its defaults, or on --resume the run's own settings.
   const cfg: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json' && (p.given.has(k) || k in file)) cfg[k] = val;
+  for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json' && k !== 'ranks' && (p.given.has(k) || k in file)) cfg[k] = val;
   cfg.resume = Boolean(v.resume);
   cfg.force = Boolean(v.force);
   return cfg;

@@ -5,6 +5,7 @@ import { rm, defaultRmConfig, type RmConfig, type RmEvent } from '../pipeline/rm
 import { backendNotice } from '../backend/index.ts';
 import { throttle, fmtDuration } from './progress.ts';
 import { trainingFlags, configFromArgs, printLoopEvent, printAdded } from './rlhf-common.ts';
+import { underMpi } from './rlhf-common.ts';
 
 const d = defaultRmConfig;
 export const rmFlags: FlagSpecs = {
@@ -49,6 +50,8 @@ export const rmCommand: Command = {
     const cfg = configFromArgs(argv, rmFlags, 'gptkit rm --model SFT_DIR --data world|FILE… --out DIR [options]',
       'Train a reward model (the SFT model with a scalar head) on ranked answers; all C(K,2) pairs of a prompt in one batch element.', ['model', 'out']);
     if (!cfg) return 0;
+    const launched = underMpi('rm', argv, rmFlags);
+    if (launched) return launched;
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);

@@ -5,6 +5,7 @@ import { sft, defaultSftConfig, type SftConfig, type SftEvent } from '../pipelin
 import { backendNotice } from '../backend/index.ts';
 import { throttle, fmtDuration } from './progress.ts';
 import { trainingFlags, configFromArgs, printLoopEvent, printAdded, fmtCount } from './rlhf-common.ts';
+import { underMpi } from './rlhf-common.ts';
 
 const d = defaultSftConfig;
 export const sftFlags: FlagSpecs = {
@@ -44,6 +45,8 @@ export const sftCommand: Command = {
     const cfg = configFromArgs(argv, sftFlags, 'gptkit sft --model DIR --data world|FILE… --out DIR [options]',
       'Fine-tune a GPT on demonstrations (OpenAI fine-tuning JSONL), the loss on assistant tokens only.', ['model', 'out']);
     if (!cfg) return 0;
+    const launched = underMpi('sft', argv, sftFlags);
+    if (launched) return launched;
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);

@@ -15,6 +15,8 @@ import { encodePairs, pairBatch, attachReference, dpoBatchLoss, evaluatePairs, t
 import { EpochBatches } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
 import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { withStageOutput } from './rlhf-loop.ts';
+import { mpiWorld } from '../train/distributed.ts';
 
 export interface DpoConfig extends TrainOptions {
   /** The SFT model: the policy's start and the frozen reference. */
@@ -60,18 +62,18 @@ export async function dpo(cfgIn: Partial<DpoConfig> & { model: string; out: stri
   if (!(cfg.beta > 0)) throw new ConfigError(`beta must be positive, got ${cfg.beta}`);
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${cfg.epochs}`);
   const files = resolveData(cfg.data, cfg.valData, cfg.world, 'preferences');
-  const out = openCheckpointDir(cfg.out, {
+  // Under mpirun only rank 0 opens --out (rlhf-loop.ts: withStageOutput); the other ranks train alongside.
+  return withStageOutput(() => openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,
     inputs: [{ flag: '--model', path: cfg.model }, ...[...files.train, ...files.val].map((path) => ({ flag: '--data', path }))],
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
-  });
-  return out.use(async () => {
-    if (!cfg.resume && out.existed) out.clear();
+  }), async (out) => {
+    if (out && !cfg.resume && out.existed) out.clear();
     return run(cfg, out, files, onEvent);
   });
 }
 
-async function run(cfg: DpoConfig, out: OutputDir, files: { train: string[]; val: string[] }, onEvent: (e: DpoEvent) => void): Promise<{ model: GPT; chat: ChatTemplate }> {
+async function run(cfg: DpoConfig, out: OutputDir | null, files: { train: string[]; val: string[] }, onEvent: (e: DpoEvent) => void): Promise<{ model: GPT; chat: ChatTemplate }> {
   // The reference is always the SFT model; the policy is it, or the run being resumed.
   const ref = loadChatModel(cfg.model);
   if (ref.added.length && !cfg.resume) onEvent({ type: 'chat-tokens', added: ref.added });
@@ -94,9 +96,9 @@ async function run(cfg: DpoConfig, out: OutputDir, files: { train: string[]; val
   const train = new EpochBatches<PreferencePair>(trainPairs, cfg.batchSize, cfg.seed, (xs) => pairBatch(xs, T));
   const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
-  const trainer = new Trainer(model, (b) => dpoBatchLoss(model, b, cfg.beta), { train }, { ...trainOptionsOf(cfg), steps });
+  const trainer = new Trainer(model, (b) => dpoBatchLoss(model, b, cfg.beta), { train }, { ...trainOptionsOf(cfg), steps }, mpiWorld());
   let resumedFrom: number | null = null, startBest: number | null = null;
-  if (cfg.resume) ({ step: resumedFrom, best: startBest } = restoreTrainer(out, model, trainer));
+  if (cfg.resume) ({ step: resumedFrom, best: startBest } = restoreTrainer(out, cfg.out, model, trainer));
   onEvent({ type: 'start', config: cfg, model: model.config, trainPairs: trainPairs.length, valPairs: valPairs.length, steps, stepsPerEpoch, backend: backend().name, threads: backend().threads(), resumedFrom });
 
   const training = { ...cfg, data: files.train.map((p) => resolve(p)), valData: files.val.map((p) => resolve(p)), model: resolve(cfg.model), stage: 'dpo' };

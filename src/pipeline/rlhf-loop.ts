@@ -14,6 +14,7 @@ import type { Trainer, StepEvent } from '../train/trainer.ts';
 import { loadTrainerState, hasTrainerState, openCheckpointDir } from '../interop/checkpoint.ts';
 import type { GPT } from '../models/gpt.ts';
 import { ConfigError } from '../util/errors.ts';
+import { mpiWorld } from '../train/distributed.ts';
 
 export type LoopEvent =
   | ({ type: 'step'; epoch: number } & StepEvent)
@@ -21,7 +22,8 @@ export type LoopEvent =
   | { type: 'checkpoint'; step: number; dir: string; best: boolean };
 
 export interface LoopOptions {
-  out: OutputDir;
+  /** null on data-parallel ranks other than 0: they train and validate alongside, and write nothing. */
+  out: OutputDir | null;
   trainer: Trainer;
   /** Validation metrics; `score` decides the best model (higher is better). */
   evaluate: () => Record<string, number> & { score: number };
@@ -75,13 +77,24 @@ export function resumeSettings<C extends object>(out: string, defaults: C, given
   return cfg as C;
 }
 
-/** Restore the trainer from out/last (the model must already hold out/last's weights). */
-export function restoreTrainer(out: OutputDir, model: GPT, trainer: Trainer): { step: number; best: number | null } {
-  const { state, extra } = loadTrainerState(out.file(LAST), model);
+/**
+ * Under mpirun, rank 0 opens the stage's output folder and writes; the other ranks get null and
+ * only train (train/distributed.ts). Alone, the folder as always.
+ */
+export async function withStageOutput<T>(open: () => OutputDir, body: (out: OutputDir | null) => Promise<T>): Promise<T> {
+  const comm = mpiWorld();
+  if (comm && comm.rank > 0) return body(null);
+  const out = open();
+  return out.use(() => body(out));
+}
+
+/** Restore the trainer from DIR/last (the model must already hold its weights); `out` null: read only (ranks other than 0). */
+export function restoreTrainer(out: OutputDir | null, dir: string, model: GPT, trainer: Trainer): { step: number; best: number | null } {
+  const { state, extra } = loadTrainerState(join(dir, LAST), model);
   trainer.restore(state);
   // Metrics the interrupted run logged after its last checkpoint are redone now.
-  const mp = out.file('metrics.jsonl');
-  if (existsSync(mp)) {
+  const mp = out?.file('metrics.jsonl');
+  if (mp && existsSync(mp)) {
     const kept = readFileSync(mp, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= state.step);
     writeFileAtomic(mp, kept.map((l) => l + '\n').join(''));
   }
@@ -91,15 +104,18 @@ export function restoreTrainer(out: OutputDir, model: GPT, trainer: Trainer): { 
 /** Run to trainer.opts.steps; returns the best validation score (null without validation). */
 export function runLoop(o: LoopOptions, startBest: number | null, fresh: boolean): number | null {
   const { trainer, out } = o;
-  const mp = out.file('metrics.jsonl');
-  if (fresh || !existsSync(mp)) writeFileAtomic(mp, '');
-  out.own('metrics.jsonl');
-  const last = openCheckpointDir(out.file(LAST), { update: true, force: true });
-  out.own(LAST);
-  const metric = (rec: Record<string, unknown>) => appendFileSync(mp, JSON.stringify(rec) + '\n');
+  const mp = out?.file('metrics.jsonl');
+  if (out && mp) {
+    if (fresh || !existsSync(mp)) writeFileAtomic(mp, '');
+    out.own('metrics.jsonl');
+  }
+  const last = out ? openCheckpointDir(out.file(LAST), { update: true, force: true }) : null;
+  out?.own(LAST);
+  const metric = (rec: Record<string, unknown>) => { if (mp) appendFileSync(mp, JSON.stringify(rec) + '\n'); };
   let best = startBest;
   const steps = trainer.opts.steps;
   const saveLast = () => {
+    if (!last) return;
     o.save(last, { trainerState: trainer.state(), trainerExtra: { best_score: best } });
     o.onEvent({ type: 'checkpoint', step: trainer.step, dir: last.path, best: false });
   };
@@ -116,8 +132,10 @@ export function runLoop(o: LoopOptions, startBest: number | null, fresh: boolean
       metric({ step: ev.step, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [`val_${k}`, v])) });
       if (isBest) {
         best = m.score;
-        o.save(out, {});
-        o.onEvent({ type: 'checkpoint', step: ev.step, dir: out.path, best: true });
+        if (out) {
+          o.save(out, {});
+          o.onEvent({ type: 'checkpoint', step: ev.step, dir: out.path, best: true });
+        }
       }
       saveLast();
       saved = true;
@@ -125,7 +143,7 @@ export function runLoop(o: LoopOptions, startBest: number | null, fresh: boolean
     if (!saved && (final || (o.checkpointEvery > 0 && ev.step % o.checkpointEvery === 0))) saveLast();
   }
   // Without validation the last model is the model.
-  if (o.evalEvery <= 0 || best === null) o.save(out, {});
-  last.close();
+  if (out && (o.evalEvery <= 0 || best === null)) o.save(out, {});
+  last?.close();
   return best;
 }

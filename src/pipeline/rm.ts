@@ -21,6 +21,8 @@ import { EpochBatches } from '../rlhf/sft.ts';
 import { rankAnswers, DEFAULT_NOISE } from '../world/index.ts';
 import { resolveData, worldFile, loadWorld, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
 import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { withStageOutput } from './rlhf-loop.ts';
+import { mpiWorld } from '../train/distributed.ts';
 
 export interface RmConfig extends TrainOptions {
   /** The SFT model the reward model starts from. */
@@ -97,18 +99,18 @@ export async function rm(cfgIn: Partial<RmConfig> & { model: string; out: string
   // World data (named 'world', or, resumed, the world's files): the second labeler can judge it.
   const fromWorld = cfg.data.includes('world') || files.train.every((f) => resolve(f).startsWith(resolve(cfg.world) + '/'));
   const demoFiles = cfg.demos.length ? cfg.demos : fromWorld ? [worldFile(cfg.world, 'sft', 'validation')] : [];
-  const out = openCheckpointDir(cfg.out, {
+  // Under mpirun only rank 0 opens --out (rlhf-loop.ts: withStageOutput); the other ranks train alongside.
+  return withStageOutput(() => openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,
     inputs: [{ flag: '--model', path: cfg.model }, ...[...files.train, ...files.val, ...demoFiles].map((path) => ({ flag: '--data', path }))],
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
-  });
-  return out.use(async () => {
-    if (!cfg.resume && out.existed) out.clear();
+  }), async (out) => {
+    if (out && !cfg.resume && out.existed) out.clear();
     return run(cfg, out, files, demoFiles, fromWorld && !cfg.valData.length, onEvent);
   });
 }
 
-async function run(cfg: RmConfig, out: OutputDir, files: { train: string[]; val: string[] }, demoFiles: string[], worldVal: boolean, onEvent: (e: RmEvent) => void): Promise<{ model: RewardModel; report: RmReport }> {
+async function run(cfg: RmConfig, out: OutputDir | null, files: { train: string[]; val: string[] }, demoFiles: string[], worldVal: boolean, onEvent: (e: RmEvent) => void): Promise<{ model: RewardModel; report: RmReport }> {
   let model: RewardModel, chat: ChatTemplate;
   if (cfg.resume) {
     ({ model, chat } = loadRewardModel(join(cfg.out, LAST)));
@@ -132,10 +134,10 @@ async function run(cfg: RmConfig, out: OutputDir, files: { train: string[]; val:
   const train = new EpochBatches<RankedExample>(tr.examples, cfg.batchSize, cfg.seed, (xs) => rankedBatch(xs, T));
   const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
-  const trainer = new Trainer(model, (b) => rewardLoss(model, b), { train }, { ...trainOptionsOf(cfg), steps });
+  const trainer = new Trainer(model, (b) => rewardLoss(model, b), { train }, { ...trainOptionsOf(cfg), steps }, mpiWorld());
 
   let resumedFrom: number | null = null, startBest: number | null = null;
-  if (cfg.resume) ({ step: resumedFrom, best: startBest } = restoreTrainer(out, model, trainer));
+  if (cfg.resume) ({ step: resumedFrom, best: startBest } = restoreTrainer(out, cfg.out, model, trainer));
   onEvent({ type: 'start', config: cfg, model: model.config, trainPrompts: tr.examples.length, valPrompts: va.examples.length, truncated: tr.truncated + va.truncated, steps, stepsPerEpoch, backend: backend().name, threads: backend().threads(), resumedFrom });
 
   const training = { ...cfg, data: files.train.map((p) => resolve(p)), valData: files.val.map((p) => resolve(p)), demos: demoFiles.map((p) => resolve(p)), model: resolve(cfg.model), stage: 'rm' };
@@ -150,6 +152,8 @@ async function run(cfg: RmConfig, out: OutputDir, files: { train: string[]; val:
     onEvent,
   }, startBest, !cfg.resume);
 
+  // Ranks other than 0 are done: rank 0 sets the bias and writes the report.
+  if (!out) return { model, report: { accuracy: NaN, pairs: 0, labelerAgreement: null, demoMeanBefore: 0, demos: 0 } };
   // The best model, its bias set so demonstrations score 0 on average, and the report.
   const best = loadRewardModel(out.path).model;
   const demos = demoFiles.length

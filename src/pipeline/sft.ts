@@ -15,6 +15,8 @@ import { readSftFile, type SftRecord } from '../rlhf/records.ts';
 import { encodeSft, padBatch, EpochBatches, sftLoss, type EncodeStats, type SftExample } from '../rlhf/sft.ts';
 import { resolveData, DEFAULT_WORLD_DIR } from './rlhf-data.ts';
 import { runLoop, canResume, restoreTrainer, resumeSettings, MAY_CHANGE, LAST, type LoopEvent } from './rlhf-loop.ts';
+import { withStageOutput } from './rlhf-loop.ts';
+import { mpiWorld } from '../train/distributed.ts';
 import type { GPT, GptConfig } from '../models/gpt.ts';
 
 export interface SftConfig extends TrainOptions {
@@ -66,18 +68,18 @@ export async function sft(cfgIn: Partial<SftConfig> & { model: string; out: stri
   const cfg: SftConfig = cfgIn.resume ? resumeSettings(cfgIn.out, { ...defaultSftConfig, model: cfgIn.model, out: cfgIn.out }, cfgIn, MAY_CHANGE) : { ...defaultSftConfig, ...cfgIn };
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new ConfigError(`epochs must be a positive integer, got ${cfg.epochs}`);
   const files = resolveData(cfg.data, cfg.valData, cfg.world, 'sft');
-  const out = openCheckpointDir(cfg.out, {
+  // Under mpirun only rank 0 opens --out (rlhf-loop.ts: withStageOutput); the other ranks train alongside.
+  return withStageOutput(() => openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume,
     inputs: [{ flag: '--model', path: cfg.model }, ...[...files.train, ...files.val].map((path) => ({ flag: '--data', path }))],
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
-  });
-  return out.use(async () => {
-    if (!cfg.resume && out.existed) out.clear();
+  }), async (out) => {
+    if (out && !cfg.resume && out.existed) out.clear();
     return run(cfg, out, files, onEvent);
   });
 }
 
-async function run(cfg: SftConfig, out: OutputDir, files: { train: string[]; val: string[] }, onEvent: (e: SftEvent) => void): Promise<{ model: GPT; chat: ChatTemplate; bestValLoss: number | null }> {
+async function run(cfg: SftConfig, out: OutputDir | null, files: { train: string[]; val: string[] }, onEvent: (e: SftEvent) => void): Promise<{ model: GPT; chat: ChatTemplate; bestValLoss: number | null }> {
   const resuming = cfg.resume;
   // The model: the pretrained one (with ChatML tokens and SFT dropout), or the run being resumed.
   let model: GPT, chat: ChatTemplate;
@@ -107,11 +109,11 @@ async function run(cfg: SftConfig, out: OutputDir, files: { train: string[]; val
   const val = va.examples.length ? new EpochBatches<SftExample>(va.examples, cfg.batchSize, cfg.seed, (xs) => padBatch(xs, T), false) : undefined;
   const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
-  const trainer = new Trainer(model, (b) => sftLoss(model, b), { train, val }, { ...trainOptionsOf(cfg), steps, evalBatches: val ? val.batchesPerEpoch : 0 });
+  const trainer = new Trainer(model, (b) => sftLoss(model, b), { train, val }, { ...trainOptionsOf(cfg), steps, evalBatches: val ? val.batchesPerEpoch : 0 }, mpiWorld());
 
   let resumedFrom: number | null = null, startBest: number | null = null;
   if (resuming) {
-    const r = restoreTrainer(out, model, trainer);
+    const r = restoreTrainer(out, cfg.out, model, trainer);
     resumedFrom = r.step;
     startBest = r.best;
   }

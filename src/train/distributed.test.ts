@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { trainBpe } from '../tokenizer/index.ts';
 import { mpiAddonPath, launchedRanks } from './distributed.ts';
 import { readSafetensors } from '../interop/safetensors.ts';
+import { makeRlhfFixture } from '../pipeline/rlhf-fixture.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'gptkit.mjs');
@@ -82,4 +83,23 @@ test('a rank killed mid-run ends the run with an error naming it, no rank left h
   assert.match(text, /signal 9|killed/i, text.slice(-2000));
   const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(out); } catch { return false; } });
   assert.deepEqual(left, [], 'no rank left running');
+});
+
+test('SFT, the reward model and DPO take --ranks too: two ranks = one process with --grad-accum 2', async () => {
+  const f = await makeRlhfFixture(3);
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 120_000 });
+  const steps = ['--steps', '4', '--batch-size', '3', '--eval-every', '2', '--json'];
+  const sftArgs = (out: string) => ['sft', '--model', f.model, '--data', f.sft, '--val-data', f.sftVal, '--dropout', '0', '--out', out, ...steps];
+  const a = run([...sftArgs(join(f.dir, 'sft1')), '--grad-accum', '2']), b = run([...sftArgs(join(f.dir, 'sft2')), '--ranks', '2']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.deepEqual(losses(join(f.dir, 'sft2')), losses(join(f.dir, 'sft1')));
+  assert.ok(weights(join(f.dir, 'sft2')).equals(weights(join(f.dir, 'sft1'))), 'SFT: the same best model');
+  for (const stage of ['rm', 'dpo']) {
+    const args = (out: string) => [stage, '--model', join(f.dir, 'sft1'), '--data', f.prefs, '--val-data', f.prefsVal, '--out', out, ...steps];
+    const c = run([...args(join(f.dir, `${stage}1`)), '--grad-accum', '2']), d = run([...args(join(f.dir, `${stage}2`)), '--ranks', '2']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(d.status, 0, d.stderr);
+    assert.deepEqual(losses(join(f.dir, `${stage}2`)), losses(join(f.dir, `${stage}1`)), stage);
+  }
 });
