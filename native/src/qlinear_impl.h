@@ -40,20 +40,42 @@ QL_TARGET static inline float half_to_float(uint16_t h) {
   return f;
 }
 
+// Widening int8 (and bf16) to float32: GCC turns __builtin_convertvector from 8-bit lanes into one
+// scalar conversion a lane, so the x86 and NEON paths use the sign-/zero-extending instructions.
+
 /** W weights of a Q8_0 block, from byte offset j within its 32 quants, times the block's scale. */
 QL_TARGET static inline vf q8_weights(const uint8_t* quants, int j, float d) {
-  vb q;
-  std::memcpy(&q, quants + j, sizeof q);
-  return __builtin_convertvector(q, vf) * d;
+#if defined(QL_AVX512)
+  return (vf)_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(quants + j)))) * d;
+#elif defined(QL_AVX2)
+  return (vf)_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(quants + j)))) * d;
+#elif defined(QL_NEON)
+  uint32_t four;
+  std::memcpy(&four, quants + j, 4);  // exactly this block's 4 quants: never past the buffer
+  const int16x8_t h = vmovl_s8(vreinterpret_s8_u32(vdup_n_u32(four)));
+  return (vf)vcvtq_f32_s32(vmovl_s16(vget_low_s16(h))) * d;
+#else
+  vf w;
+  for (int i = 0; i < W; i++) w[i] = (float)(int8_t)quants[j + i];
+  return w * d;
+#endif
 }
 
 QL_TARGET static inline vf bf16_weights(const uint8_t* row, int64_t k) {
+#if defined(QL_AVX512)
+  return (vf)_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(row + 2 * k))), 16));
+#elif defined(QL_AVX2)
+  return (vf)_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(row + 2 * k))), 16));
+#elif defined(QL_NEON)
+  return (vf)vreinterpretq_f32_u32(vshll_n_u16(vld1_u16((const uint16_t*)(row + 2 * k)), 16));
+#else
   vh h;
   std::memcpy(&h, row + 2 * k, sizeof h);
   vu u = __builtin_convertvector(h, vu) << 16;
   vf f;
   std::memcpy(&f, &u, sizeof f);
   return f;
+#endif
 }
 
 /** Columns [n0, n1) of y for rows [m0, m0 + R) of x, R ≤ MR. */

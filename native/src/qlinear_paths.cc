@@ -3,33 +3,50 @@
 // and the driver that splits output columns over the thread pool. N-API free (see qlinear.h).
 #include "qlinear.h"
 #include <algorithm>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 headers warn about their own undefined-vector idiom (as in gemm_avx512.h).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #define QL_NS avx512
 #define QL_W 16
+#define QL_AVX512
 #define QL_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 #include "qlinear_impl.h"
 #undef QL_NS
 #undef QL_W
 #undef QL_TARGET
+#undef QL_AVX512
 
 #define QL_NS avx2
 #define QL_W 8
+#define QL_AVX2
 #define QL_TARGET __attribute__((target("avx2,fma")))
 #include "qlinear_impl.h"
 #undef QL_NS
 #undef QL_W
 #undef QL_TARGET
+#undef QL_AVX2
+#pragma GCC diagnostic pop
 #endif
 
 #if defined(__aarch64__)
 #define QL_NS neon
 #define QL_W 4
 #define QL_TARGET
+#define QL_NEON
 #include "qlinear_impl.h"
 #undef QL_NS
 #undef QL_W
 #undef QL_TARGET
+#undef QL_NEON
 #endif
 
 #define QL_NS portable
