@@ -163,7 +163,7 @@ export type LadderEvent =
 const EXPECTED_SEC: Record<LadderPreset, Record<StageName, number>> = {
   toy: { world: 3, curate: 2, tokenizer: 1, pretrain: 3, finetune: 2, eval: 2, claims: 20, bert: 40, sft: 2, rm: 2, ppo: 3, judge: 3, 'rlhf-claims': 30, report: 1 },
   quick: { world: 1, curate: 2, tokenizer: 1, pretrain: 205, finetune: 7, eval: 4, claims: 6, bert: 5, sft: 45, rm: 95, ppo: 20, judge: 5, 'rlhf-claims': 8, report: 1 },
-  full: { world: 20, curate: 60, tokenizer: 40, pretrain: 840, finetune: 210, eval: 180, claims: 940, bert: 720, sft: 150, rm: 180, ppo: 240, judge: 240, 'rlhf-claims': 2880, report: 2 },
+  full: { world: 14, curate: 4, tokenizer: 1, pretrain: 1387, finetune: 253, eval: 102, claims: 1493, bert: 331, sft: 398, rm: 539, ppo: 239, judge: 54, 'rlhf-claims': 1314, report: 2 },
 };
 const PACE_PRIOR_SEC = 120;
 
