@@ -9,6 +9,8 @@ import { backendNotice } from '../backend/index.ts';
 import { stepLine, throttle, fmtCount, fmtDuration } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
 import { TASK_NAMES } from '../world/index.ts';
+import { runUnderMpi, ranksFlag } from './mpi-launch.ts';
+import { launchedRanks } from '../train/distributed.ts';
 
 const d = defaultFinetuneConfig;
 const classificationTasks = TASK_NAMES.filter((t) => t !== 'translation').map((t) => `world:${t}`);
@@ -20,7 +22,8 @@ export const finetuneFlags: FlagSpecs = {
   world: { type: 'string', value: 'DIR', path: true, default: d.world, help: 'world directory for world:NAME tasks' },
   'aux-lm': { type: 'number', range: { min: 0 }, default: d.auxLm, help: 'λ of L_task + λ·L_LM, the auxiliary language-modelling loss (0 = off)' },
   lr: { type: 'number', range: { min: 0, minExclusive: true }, default: d.lr, help: 'peak learning rate' },
-  'batch-size': { type: 'number', range: { min: 1, int: true }, default: d.batchSize, help: 'examples per step' },
+  'batch-size': { type: 'number', range: { min: 1, int: true }, default: d.batchSize, help: 'examples per batch (a step takes --grad-accum batches, on each of --ranks)' },
+  'grad-accum': { type: 'number', range: { min: 1, int: true }, default: d.gradAccum, help: 'batches per optimizer step, gradients summed' },
   epochs: { type: 'number', range: { min: 1, int: true }, default: d.epochs, help: 'passes over the training examples' },
   warmup: { type: 'number', range: { min: 0, max: 1 }, default: d.warmup, help: 'linear warmup over this fraction of the steps, then linear decay to 0' },
   'classifier-dropout': { type: 'number', range: { min: 0, max: 1, maxExclusive: true }, default: d.classifierDropout, help: 'dropout on the extract state before the head' },
@@ -37,6 +40,7 @@ export const finetuneFlags: FlagSpecs = {
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
   force: { type: 'boolean', help: 'start over in an --out holding an earlier run (only the files gptkit wrote there are replaced)' },
   json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
+  ranks: ranksFlag,
 };
 
 /**
@@ -56,7 +60,7 @@ export function finetuneConfigFromArgs(argv: string[]): (Partial<FinetuneConfig>
   if (!v.resume && !v.task) throw new ConfigError('--task is required', `e.g. --task ${classificationTasks[1]} (with --resume the run's own task is used)`);
   if (!v.resume && !v.model) throw new ConfigError('--model is required', "with --resume the run's own model is used");
   const cfg: Record<string, unknown> = {};
-  for (const k of chosen) if (k !== 'config' && k !== 'json') cfg[k] = v[k];
+  for (const k of chosen) if (k !== 'config' && k !== 'json' && k !== 'ranks') cfg[k] = v[k];
   cfg.resume = Boolean(v.resume);
   cfg.force = Boolean(v.force);
   return cfg as Partial<FinetuneConfig> & { out: string };
@@ -71,7 +75,7 @@ export function printFinetuneEvent(e: FinetuneEvent, json: boolean, shouldPrint:
     case 'start': {
       const m = e.model;
       console.log(`model: ${m.nLayer} layers × ${m.nHead} heads × ${m.nEmbd} wide, context ${m.blockSize}, vocab ${m.vocabSize}${e.addedTokens ? ` (${e.addedTokens} task tokens added)` : ''} — ${fmtCount(e.params)} parameters`);
-      console.log(`task ${e.task}: ${e.layout}${e.labels ? ` over ${e.labels.join(' / ')}` : ''}; ${e.trainExamples} train / ${e.valExamples} validation examples; ${e.steps} steps (${e.stepsPerEpoch} per epoch); backend ${e.backend} (${e.threads} threads)`);
+      console.log(`task ${e.task}: ${e.layout}${e.labels ? ` over ${e.labels.join(' / ')}` : ''}; ${e.trainExamples} train / ${e.valExamples} validation examples; ${e.steps} steps (${e.stepsPerEpoch} per epoch); backend ${e.backend} (${e.threads} threads)${e.ranks ? ` × ${e.ranks} ranks (${e.mpi})` : ''}`);
       if (e.truncated) console.log(`${e.truncated} examples cut to the model's context of ${m.blockSize} tokens`);
       if (e.resumedFrom !== null) console.log(`resuming from step ${e.resumedFrom}`);
       break;
@@ -96,13 +100,16 @@ export const finetuneCommand: Command = {
   async run(argv) {
     const cfg = finetuneConfigFromArgs(argv);
     if (!cfg) return 0;
+    const bert = cfg.model ? isBertDir(cfg.model) : cfg.resume && isBertDir(cfg.out);
+    const ranks = Number(parseFlags(argv, finetuneFlags).values.ranks ?? 1);
+    if (bert && (ranks > 1 || (launchedRanks() ?? 1) > 1)) throw new ConfigError('--ranks: BERT finetuning runs in one process', 'leave out --ranks (data-parallel finetuning is for GPT models)');
+    if (ranks > 1 && launchedRanks() === null) return runUnderMpi('finetune', ranks, argv);
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);
     if (!json) console.log(`config: ${JSON.stringify(cfg)}`);
     const t0 = performance.now();
     const tick = throttle(json ? 0 : 2);
-    const bert = cfg.model ? isBertDir(cfg.model) : cfg.resume && isBertDir(cfg.out);
     if (bert) await finetuneBert(cfg, (e) => printBertEvent(e, json, tick));
     else await finetune(cfg, (e) => printFinetuneEvent(e, json, tick));
     if (!json) console.log(`total time ${fmtDuration((performance.now() - t0) / 1000)}`);

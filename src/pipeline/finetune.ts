@@ -4,6 +4,8 @@
 // with L = L_task + λ·L_LM; Adam(W) with lr 6.25e-5, batch 32, 3 epochs, linear warmup over 0.2%
 // of training then linear decay to 0, dropout 0.1 before the head. The result is a checkpoint
 // directory like pretraining's plus the head, with the task in config.json; it resumes exactly.
+// Under mpirun (`gptkit finetune --ranks N`, train/distributed.ts) every rank trains its share of
+// each step's batches and rank 0 alone writes: N ranks = one process with --grad-accum N.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openMetricsLog } from '../train/metrics-log.ts';
@@ -24,6 +26,7 @@ import { predictEncoded } from '../eval/head.ts';
 import { Rng } from '../util/rng.ts';
 import { ConfigError, FileFormatError } from '../util/errors.ts';
 import { backend } from '../backend/index.ts';
+import { mpiWorld, type Communicator } from '../train/distributed.ts';
 
 export interface FinetuneConfig {
   /** Pretrained model: a gptkit checkpoint or a Hugging Face GPT-2 directory (not needed to resume). */
@@ -37,6 +40,8 @@ export interface FinetuneConfig {
   auxLm: number;
   lr: number;
   batchSize: number;
+  /** Batches of batchSize per optimizer step (per rank under mpirun: a step takes gradAccum × ranks). */
+  gradAccum: number;
   epochs: number;
   /** Linear warmup over this fraction of the steps (GPT-1: 0.2%), then linear decay to 0. */
   warmup: number;
@@ -63,7 +68,7 @@ export interface FinetuneConfig {
 }
 
 export const defaultFinetuneConfig: Omit<FinetuneConfig, 'model' | 'task' | 'out'> = {
-  world: 'runs/main/world', auxLm: 0.5, lr: 6.25e-5, batchSize: 32, epochs: 3, warmup: 0.002, classifierDropout: 0.1, dropout: null,
+  world: 'runs/main/world', auxLm: 0.5, lr: 6.25e-5, batchSize: 32, gradAccum: 1, epochs: 3, warmup: 0.002, classifierDropout: 0.1, dropout: null,
   weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1, seed: 0, limit: 0, valLimit: 0, checkpointEvery: 0, resume: false, force: false,
 };
 
@@ -71,7 +76,7 @@ export type FinetuneEvent =
   | {
     type: 'start'; config: FinetuneConfig; model: GptConfig; params: number; task: string; layout: TaskLayout; labels: string[] | null;
     trainExamples: number; valExamples: number; steps: number; stepsPerEpoch: number; truncated: number; addedTokens: number;
-    backend: string; threads: number; resumedFrom: number | null;
+    backend: string; threads: number; resumedFrom: number | null; ranks?: number; mpi?: string;
   }
   | ({ type: 'step'; epoch: number; taskLoss: number; lmLoss: number | null } & StepEvent)
   | { type: 'eval'; step: number; epoch: number; valAcc: number; valExamples: number }
@@ -180,6 +185,7 @@ function encodeAll(records: TaskRecord[], tokenizer: Tokenizer, head: TaskHeadIn
 function validate(c: FinetuneConfig): void {
   const posInt = (k: keyof FinetuneConfig) => { if (!(Number.isInteger(c[k]) && (c[k] as number) >= 1)) throw new ConfigError(`${k} must be a positive integer, got ${c[k]}`); };
   posInt('batchSize');
+  posInt('gradAccum');
   posInt('epochs');
   for (const k of ['limit', 'valLimit', 'checkpointEvery'] as const) if (!(Number.isInteger(c[k]) && c[k] >= 0)) throw new ConfigError(`${k} must be a non-negative integer, got ${c[k]}`);
   if (!(c.lr > 0)) throw new ConfigError(`lr must be positive, got ${c.lr}`);
@@ -241,55 +247,64 @@ export async function finetune(cfgIn: Partial<FinetuneConfig> & { out: string },
   const task = loadTask(cfg.task, { world: cfg.world, splits: ['train', 'validation'] });
   const layout = layoutOf(task.kind);
   const inputs = [...(cfg.model ? [{ flag: '--model', path: cfg.model }] : []), ...(task.source === 'user' ? [{ flag: '--task', path: cfg.task }] : [])];
+  /** The task model: the run's own on --resume, else the pretrained one with the new tokens and head (the same seed: the same weights on every rank). */
+  const build = (): { model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; added: number } => {
+    if (cfg.resume) {
+      const ck = loadTaskCheckpoint(cfg.out);
+      if (ck.head.spec !== cfg.task) throw new ConfigError(`${cfg.out} was finetuned on ${ck.head.spec}, not ${cfg.task}`, 'resume with the same --task, or give another --out');
+      return { model: ck.model, head: ck.head, tokenizer: loadTokenizer(cfg.out), added: 0 };
+    }
+    const base = loadModel(cfg.model);
+    const { tokenizer, added } = withTaskTokens(base.tokenizer);
+    const first = recordsOf(task, 'train')?.[0];
+    const nClasses = task.labels ? task.labels.length : first?.kind === 'multiple_choice' ? first.choices.length : 0;
+    const head: TaskHeadInfo = { task: task.name, spec: cfg.task, layout, labels: task.labels, nClasses, classifierDropout: cfg.classifierDropout, specialTokens: TASK_TOKENS };
+    return { model: taskModelFrom(base.model, tokenizer.vocabSize, layout, nClasses, cfg), tokenizer, head, added };
+  };
+  // Under mpirun every rank trains; rank 0 alone opens --out, writes and reports.
+  const comm = mpiWorld();
+  if (comm && comm.rank > 0) {
+    const b = build();
+    return train(cfg, null, task, b.model, b.tokenizer, b.head, b.added, () => {}, comm);
+  }
   const out = openCheckpointDir(cfg.out, {
     label: `--out ${cfg.out}`, force: cfg.force, update: cfg.resume || !hasCk, inputs,
     existsHint: 'pass --resume to continue that run, or --force to start over (only the files gptkit wrote there are replaced)',
   });
   return out.use(async () => {
-    let model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added = 0;
-    if (cfg.resume) {
-      const ck = loadTaskCheckpoint(cfg.out);
-      if (ck.head.spec !== cfg.task) throw new ConfigError(`${cfg.out} was finetuned on ${ck.head.spec}, not ${cfg.task}`, 'resume with the same --task, or give another --out');
-      model = ck.model;
-      head = ck.head;
-      tokenizer = loadTokenizer(cfg.out);
-    } else {
-      if (out.existed) out.clear(); // --force: the old run's files go, foreign ones stay
-      const base = loadModel(cfg.model);
-      const t = withTaskTokens(base.tokenizer);
-      tokenizer = t.tokenizer;
-      added = t.added;
-      const first = recordsOf(task, 'train')?.[0];
-      const nClasses = task.labels ? task.labels.length : first?.kind === 'multiple_choice' ? first.choices.length : 0;
-      head = { task: task.name, spec: cfg.task, layout, labels: task.labels, nClasses, classifierDropout: cfg.classifierDropout, specialTokens: TASK_TOKENS };
-      model = taskModelFrom(base.model, tokenizer.vocabSize, layout, nClasses, cfg);
-    }
-    return train(cfg, out, task, model, tokenizer, head, added, onEvent);
+    if (!cfg.resume && out.existed) out.clear(); // --force: the old run's files go, foreign ones stay
+    const b = build();
+    return train(cfg, out, task, b.model, b.tokenizer, b.head, b.added, onEvent, comm);
   });
 }
 
-async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added: number, onEvent: (e: FinetuneEvent) => void): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
+/** `out` is null on data-parallel ranks other than 0: they train alongside, and neither validate nor write. */
+async function train(cfg: FinetuneConfig, out: OutputDir | null, task: Task, model: GptTaskModel, tokenizer: Tokenizer, head: TaskHeadInfo, added: number, onEvent: (e: FinetuneEvent) => void, comm: Communicator | null): Promise<{ model: GptTaskModel; tokenizer: Tokenizer; head: TaskHeadInfo; valAcc: number | null }> {
   const trainRecords = recordsOf(task, 'train');
   if (!trainRecords?.length) throw new FileFormatError(cfg.task, 'the task has no train split', 'a task directory needs train.jsonl');
   const train = encodeAll(cfg.limit ? trainRecords.slice(0, cfg.limit) : trainRecords, tokenizer, head, model.config.blockSize);
   const valRecords = recordsOf(task, 'validation');
   const val = valRecords ? encodeAll(cfg.valLimit ? valRecords.slice(0, cfg.valLimit) : valRecords, tokenizer, head, model.config.blockSize) : null;
 
-  const stepsPerEpoch = Math.ceil(train.examples.length / cfg.batchSize);
+  // A step takes gradAccum batches on each rank, so an epoch is batchesPerEpoch / (gradAccum × ranks) steps.
+  const ranks = comm?.size ?? 1;
+  const stepsPerEpoch = Math.ceil(Math.ceil(train.examples.length / cfg.batchSize) / (cfg.gradAccum * ranks));
   const steps = cfg.epochs * stepsPerEpoch;
   const data = new EpochBatches(train.examples, cfg.batchSize, cfg.seed);
-  let taskLoss = 0, lmLoss: number | null = null;
+  // The two losses of a step, summed over its batches here and then across ranks (two float64
+  // terms add the same in either order: two ranks log what one process accumulating over two logs).
+  let taskSum = 0, lmSum = 0, hasLm = false;
   const lossOf = (b: unknown) => {
     const r = model.taskLoss(b as TaskBatch, cfg.auxLm);
-    taskLoss = r.task.item();
-    lmLoss = r.lm ? r.lm.item() : null;
+    taskSum += r.task.item();
+    if (r.lm) { lmSum += r.lm.item(); hasLm = true; }
     return r.loss;
   };
   const opts: TrainOptions = {
-    steps, gradAccum: 1, lr: cfg.lr, minLr: 0, warmupSteps: Math.ceil(cfg.warmup * steps), weightDecay: cfg.weightDecay,
+    steps, gradAccum: cfg.gradAccum, lr: cfg.lr, minLr: 0, warmupSteps: Math.ceil(cfg.warmup * steps), weightDecay: cfg.weightDecay,
     beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1,
   };
-  const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts);
+  const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts, comm);
 
   let resumedFrom: number | null = null;
   if (cfg.resume) {
@@ -297,16 +312,18 @@ async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: Gpt
     trainer.restore(state);
     resumedFrom = state.step;
   }
-  const metric = openMetricsLog(out, resumedFrom);
+  const metric = out ? openMetricsLog(out, resumedFrom) : () => {};
 
   onEvent({
     type: 'start', config: cfg, model: model.config, params: countParams(model.config).total + model.score.numParameters(), task: cfg.task, layout: head.layout,
     labels: head.labels, trainExamples: train.examples.length, valExamples: val?.examples.length ?? 0, steps, stepsPerEpoch,
     truncated: train.truncated + (val?.truncated ?? 0), addedTokens: added, backend: backend().name, threads: backend().threads(), resumedFrom,
+    ...(comm ? { ranks: comm.size, mpi: comm.library } : {}),
   });
 
   const tokJson = tokenizerJsonText(tokenizer.toSpec());
   const save = () => {
+    if (!out) return;
     saveCheckpoint(out, model, {
       extra: { finetune: taskHeadJson(head), training: { ...cfg, model: resolve(cfg.model), resume: undefined, force: undefined, out: undefined } },
       tokenizerJson: { text: tokJson },
@@ -315,7 +332,7 @@ async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: Gpt
     onEvent({ type: 'checkpoint', step: trainer.step, dir: cfg.out });
   };
   const validateNow = (): number | null => {
-    if (!val?.examples.length) return null;
+    if (!out || !val?.examples.length) return null;
     const pred = predictEncoded(model, val.examples);
     const acc = pred.filter((p, i) => p === val.examples[i].label).length / pred.length;
     const epoch = Math.ceil(trainer.step / stepsPerEpoch);
@@ -326,7 +343,11 @@ async function train(cfg: FinetuneConfig, out: OutputDir, task: Task, model: Gpt
 
   let valAcc: number | null = null;
   while (trainer.step < steps) {
+    taskSum = 0; lmSum = 0;
     const ev = trainer.runStep(); // throws DivergedError before touching the last checkpoint
+    const sums = Float64Array.of(taskSum, lmSum);
+    comm?.allreduceSum(sums);
+    const taskLoss = sums[0] / (cfg.gradAccum * ranks), lmLoss = hasLm ? sums[1] / (cfg.gradAccum * ranks) : null;
     const epoch = Math.ceil(ev.step / stepsPerEpoch);
     onEvent({ type: 'step', epoch, taskLoss, lmLoss, ...ev });
     metric({ step: ev.step, loss: ev.loss, task_loss: taskLoss, lm_loss: lmLoss, lr: ev.lr, grad_norm: ev.gradNorm, tokens: ev.tokens, tokens_per_sec: ev.tokensPerSec, elapsed_sec: ev.elapsedSec });

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trainBpe } from '../tokenizer/index.ts';
@@ -102,4 +102,30 @@ test('SFT, the reward model and DPO take --ranks too: two ranks = one process wi
     assert.equal(d.status, 0, d.stderr);
     assert.deepEqual(losses(join(f.dir, `${stage}2`)), losses(join(f.dir, `${stage}1`)), stage);
   }
+});
+
+const column = (out: string, key: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => key in m).map((m) => m[key] as number | null);
+
+test('GPT-1 finetuning takes --ranks too: two ranks = one process with --grad-accum 2 (losses, both parts, final weights)', async () => {
+  const f = await makeRlhfFixture(5);
+  const task = join(f.dir, 'task');
+  const words = ['the', 'inn', 'was', 'very', 'food', 'room'];
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ text: `${words[i % 6]} ${i % 2 ? 'bad' : 'good'} ${words[(i * 5) % 6]}`, label: i % 2 ? 'negative' : 'positive' }));
+  mkdirSync(task);
+  for (const [split, n] of [['train', 32], ['validation', 8], ['test', 8]] as const) writeFileSync(join(task, `${split}.jsonl`), rows(n).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, 'finetune', '--model', f.model, '--task', task, '--batch-size', '4', '--epochs', '2', '--lr', '3e-3', '--warmup', '0.1',
+    '--dropout', '0', '--classifier-dropout', '0', '--json', ...args], { encoding: 'utf8', env, timeout: 120_000 });
+  const one = join(f.dir, 'ft1'), two = join(f.dir, 'ft2');
+  const a = run(['--out', one, '--grad-accum', '2']), b = run(['--out', two, '--ranks', '2']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stdout, /"ranks":2/);
+  // 32 examples in batches of 4, two batches a step: 4 steps an epoch either way.
+  assert.equal(losses(one).length, 8);
+  assert.deepEqual(losses(two), losses(one));
+  assert.deepEqual(column(two, 'task_loss'), column(one, 'task_loss'));
+  assert.deepEqual(column(two, 'lm_loss'), column(one, 'lm_loss'));
+  assert.deepEqual(column(two, 'val_acc'), column(one, 'val_acc'));
+  assert.ok(weights(two).equals(weights(one)), 'the same final weights');
+  assert.equal(b.stdout.trim().split('\n').filter((l) => l.includes('"type":"done"')).length, 1, 'rank 0 alone reports');
 });
