@@ -261,6 +261,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_kernels(env, exports);
   register_peak(env, exports);
   register_qlinear(env, exports);
+  register_bf16(env, exports);
   return exports;
 }
 

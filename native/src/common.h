@@ -25,5 +25,6 @@ void register_attention(Napi::Env env, Napi::Object exports);
 void register_kernels(Napi::Env env, Napi::Object exports);
 void register_peak(Napi::Env env, Napi::Object exports);
 void register_qlinear(Napi::Env env, Napi::Object exports);
+void register_bf16(Napi::Env env, Napi::Object exports);
 
 }  // namespace gptkit

@@ -2,10 +2,12 @@
 // (gemm_driver.h). Arguments, positional (src/backend/native/gemm.ts builds them from GemmParams):
 //   0 transA, 1 transB, 2 m, 3 n, 4 k, 5 alpha, 6 a, 7 aOffset, 8 lda, 9 b, 10 bOffset, 11 ldb,
 //   12 beta (0|1), 13 c, 14 cOffset, 15 ldc, 16 bias (Float32Array | null), 17 batch,
-//   18 strideA, 19 strideB, 20 strideC
+//   18 strideA, 19 strideB, 20 strideC, 21 bf16 (bool: operands rounded to bfloat16, float32 sums;
+//   vdpbf16ps where bf16_dot_enabled(), else the float32 kernels on rounded panels)
 // Every buffer is checked against the largest element the call would touch before anything runs:
 // a bad call is a RangeError naming the operand, the shapes and the buffer length, never a crash.
 #include "common.h"
+#include "gemm_bf16.h"
 #include "gemm_paths.h"
 
 namespace gptkit {
@@ -23,6 +25,7 @@ struct Args {
   float* c; size_t c_len; int64_t c_off, ldc;
   float* bias; size_t bias_len;
   int64_t batch, stride_a, stride_b, stride_c;
+  bool bf16;
 };
 
 std::string shapes(const Args& g) {
@@ -66,7 +69,7 @@ void check(const Napi::Env& env, const Args& g) {
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() != 21) throw Napi::TypeError::New(env, "gemm: expected 21 arguments, got " + std::to_string(info.Length()));
+  if (info.Length() != 22) throw Napi::TypeError::New(env, "gemm: expected 22 arguments, got " + std::to_string(info.Length()));
   Args g;
   g.ta = bool_arg(info, 0);
   g.tb = bool_arg(info, 1);
@@ -89,6 +92,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.stride_a = int_arg(info, 18);
   g.stride_b = int_arg(info, 19);
   g.stride_c = int_arg(info, 20);
+  g.bf16 = bool_arg(info, 21);
   check(env, g);
   if (g.batch == 1) g.stride_a = g.stride_b = g.stride_c = 0;
 
@@ -103,7 +107,20 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     P.accumulate = g.beta == 1;
     P.bias = g.bias;
     P.bias_per_row = false;
+    P.round_bf16 = g.bf16;
     return P;
+  };
+  const bool bf16_dot = g.bf16 && bf16_dot_enabled();  // never off x86-64
+  auto one = [&](const gemm::Problem& P, int threads) {
+#if defined(__x86_64__)
+    if (bf16_dot) {
+      gemm::gemm_one_bf16(P, threads);
+      return;
+    }
+#else
+    (void)bf16_dot;
+#endif
+    gemm::gemm_one(P, K, threads);
   };
   const int threads = num_threads();
   // Batches write disjoint blocks of C when strideC covers one C; then small batches run one per
@@ -116,10 +133,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (threads > 1 && g.batch >= threads && disjoint && macs_each < 64e6 &&
       macs_each * g.batch >= gemm::kParallelMinMacs) {
     parallel_for(g.batch, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; i++) gemm::gemm_one(problem(i), K, 1);
+      for (int64_t i = b; i < e; i++) one(problem(i), 1);
     });
   } else {
-    for (int64_t i = 0; i < g.batch; i++) gemm::gemm_one(problem(i), K, threads);
+    for (int64_t i = 0; i < g.batch; i++) one(problem(i), threads);
   }
   return env.Undefined();
 }

@@ -21,31 +21,10 @@ namespace avx512 {
 
 constexpr int MR = 14, NR = 32;
 
+// The 14×32 kernels' epilogue (shared with gemm_bf16.h): C = alpha·acc (+ C) (+ bias), masked to
+// the tile's valid columns; a strided C goes through the scalar store.
 template <int R>
-GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t) {
-  __m512 c0[R], c1[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; r++) {
-    c0[r] = _mm512_setzero_ps();
-    c1[r] = _mm512_setzero_ps();
-  }
-  // Warm the C tile while the product runs (it is read once at the end).
-#pragma GCC unroll 16
-  for (int r = 0; r < R; r++) {
-    _mm_prefetch((const char*)(t.c + r * t.rsc), _MM_HINT_T0);
-    _mm_prefetch((const char*)(t.c + r * t.rsc + 16), _MM_HINT_T0);
-  }
-  for (int64_t p = 0; p < kc; p++) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; r++) {
-      const __m512 ar = _mm512_set1_ps(a[r]);
-      c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
-    }
-    a += R;
-    b += ldbp;
-  }
+GPTKIT_AVX512 __attribute__((always_inline)) static inline void store_tile(const __m512* c0, const __m512* c1, const Tile& t) {
   if (t.csc != 1) {
     alignas(64) float tmp[R * NR];
 #pragma GCC unroll 16
@@ -85,6 +64,34 @@ GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int6
     _mm512_mask_storeu_ps(row, m0, v0);
     _mm512_mask_storeu_ps(row + 16, m1, v1);
   }
+}
+
+template <int R>
+GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t) {
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++) {
+    c0[r] = _mm512_setzero_ps();
+    c1[r] = _mm512_setzero_ps();
+  }
+  // Warm the C tile while the product runs (it is read once at the end).
+#pragma GCC unroll 16
+  for (int r = 0; r < R; r++) {
+    _mm_prefetch((const char*)(t.c + r * t.rsc), _MM_HINT_T0);
+    _mm_prefetch((const char*)(t.c + r * t.rsc + 16), _MM_HINT_T0);
+  }
+  for (int64_t p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++) {
+      const __m512 ar = _mm512_set1_ps(a[r]);
+      c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
+    }
+    a += R;
+    b += ldbp;
+  }
+  store_tile<R>(c0, c1, t);
 }
 
 // y += x[p..p+R)·B[p..p+R) over columns [0, w): one pass over y for R rows of B.

@@ -12,6 +12,7 @@
 // micro-kernel's sequential FMA chain), so the bits do not depend on the thread count or on which
 // thread computed a tile. Threads split C into fixed disjoint blocks; nothing is reduced across threads.
 #pragma once
+#include "bf16.h"
 #include "simd.h"
 #include <new>
 #include <algorithm>
@@ -31,6 +32,10 @@ struct Problem {
   bool accumulate;             // beta = 1
   const float* bias;           // null, or indexed by column (bias_per_row false) or by row
   bool bias_per_row;
+  // Emulated bf16 GEMM (gemm_bf16.h runs the native one): op(A) and op(B) are rounded to bfloat16
+  // as they are packed, then multiplied in float32. Every product of two bf16 values is exact in
+  // float32, so this differs from vdpbf16ps only in the order of the float32 additions.
+  bool round_bf16 = false;
 };
 
 // Where a micro-kernel writes its tile: C = alpha·acc (+ C if accumulate) (+ bias).
@@ -223,7 +228,7 @@ inline void gemm_block(const Problem& P, const Kernels& K, int64_t i0, int64_t i
   const int64_t nc_step = even_step(j1 - j0, K.nc, NR);
   // A few rows: B is read straight from memory (no packing pass) when its rows are contiguous;
   // each B panel is then used by at most two A panels, so packing it would not pay.
-  const bool direct_b = !P.tb && (i1 - i0) <= 2 * MR;
+  const bool direct_b = !P.tb && (i1 - i0) <= 2 * MR && !P.round_bf16;
   PackBuffers& bufs = pack_buffers();
   float* pa = bufs.get(kBufA, (size_t)mc_step * kc_step);
   float* pb = bufs.get(kBufB, (size_t)kc_step * ((nc_step + NR - 1) / NR * NR));
@@ -239,10 +244,12 @@ inline void gemm_block(const Problem& P, const Kernels& K, int64_t i0, int64_t i
         if (full < nc) K.pack_b(P, pc, kc, jc + full, nc - full, NR, pb + full * kc);
       } else {
         K.pack_b(P, pc, kc, jc, nc, NR, pb);
+        if (P.round_bf16) round_bf16_inplace(pb, kc * ((nc + NR - 1) / NR * NR));
       }
       for (int64_t ic = i0; ic < i1; ic += mc_step) {
         const int64_t mc = std::min(mc_step, i1 - ic);
         K.pack_a(P, ic, mc, pc, kc, MR, pa);
+        if (P.round_bf16) round_bf16_inplace(pa, mc * kc);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int nr = (int)std::min<int64_t>(NR, nc - jr);
           const float* bp = pb + jr * kc;
@@ -351,31 +358,16 @@ inline void scale_only(const Problem& P) {  // k = 0: C = beta·C + bias
     }
 }
 
-inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
-  if (P0.m == 0 || P0.n == 0) return;
-  if (P0.k == 0) {
-    scale_only(P0);
-    return;
-  }
-  // A narrow C wastes most of each NR-wide tile; solve Cᵀ = op(B)ᵀ·op(A)ᵀ instead (rows are cheap:
-  // a panel of r < MR rows runs the r-row kernel).
-  const Problem P = (P0.n < K.nr && P0.m > P0.n) ? transposed(P0) : P0;
-  if (P.m == 1) {
-    gemv(P, K, (double)P.n * P.k < kParallelMinGemvFloats ? 1 : threads);
-    return;
-  }
-  if ((double)P.m * P.n * P.k < kParallelMinMacs) threads = 1;
-  if (K.dots && P.m <= K.dots_max_m && P.tb && !P.ta) {
-    dots(P, K, threads);
-    return;
-  }
+// Runs block(P, i0, i1, j0, j1) over C on up to `threads` threads: the longer side of C is split
+// into contiguous blocks of whole mr×nr tiles (shared by the f32 and the bf16 drivers).
+template <class Block>
+inline void split_blocks(const Problem& P, int mr, int nr, int threads, const Block& block) {
   if (threads <= 1) {
-    gemm_block(P, K, 0, P.m, 0, P.n);
+    block(P, 0, P.m, 0, P.n);
     return;
   }
-  // Split the longer side of C into `threads` contiguous blocks of whole tiles.
   const bool split_n = P.n >= P.m;
-  const int64_t unit = split_n ? K.nr : K.mr;
+  const int64_t unit = split_n ? nr : mr;
   const int64_t len = split_n ? P.n : P.m;
   const int64_t tiles = (len + unit - 1) / unit;
   const int64_t parts = std::min<int64_t>(threads, tiles);
@@ -383,9 +375,35 @@ inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
     for (int64_t t = b; t < e; t++) {
       const int64_t lo = std::min(len, tiles * t / parts * unit), hi = std::min(len, tiles * (t + 1) / parts * unit);
       if (lo >= hi) continue;
-      if (split_n) gemm_block(P, K, 0, P.m, lo, hi);
-      else gemm_block(P, K, lo, hi, 0, P.n);
+      if (split_n) block(P, 0, P.m, lo, hi);
+      else block(P, lo, hi, 0, P.n);
     }
+  });
+}
+
+// A narrow C wastes most of each NR-wide tile; solve Cᵀ = op(B)ᵀ·op(A)ᵀ instead (rows are cheap:
+// a panel of r < MR rows runs the r-row kernel).
+inline Problem oriented(const Problem& P0, int nr) { return (P0.n < nr && P0.m > P0.n) ? transposed(P0) : P0; }
+
+inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
+  if (P0.m == 0 || P0.n == 0) return;
+  if (P0.k == 0) {
+    scale_only(P0);
+    return;
+  }
+  const Problem P = oriented(P0, K.nr);
+  // GEMV and dot products read the operands in place: only the packed path rounds to bf16.
+  if (P.m == 1 && !P.round_bf16) {
+    gemv(P, K, (double)P.n * P.k < kParallelMinGemvFloats ? 1 : threads);
+    return;
+  }
+  if ((double)P.m * P.n * P.k < kParallelMinMacs) threads = 1;
+  if (K.dots && P.m <= K.dots_max_m && P.tb && !P.ta && !P.round_bf16) {
+    dots(P, K, threads);
+    return;
+  }
+  split_blocks(P, K.mr, K.nr, threads, [&](const Problem& Q, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    gemm_block(Q, K, i0, i1, j0, j1);
   });
 }
 

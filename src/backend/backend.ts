@@ -30,7 +30,15 @@ export interface GemmParams {
   strideA: number; // element stride between batches (ignored when batch = 1)
   strideB: number;
   strideC: number;
+  /**
+   * 'bf16' (mixed precision): op(A) and op(B) are rounded to bfloat16 (round to nearest even, denormals
+   * to zero), multiplied exactly and summed in float32 — AVX512_BF16's vdpbf16ps where the CPU has it
+   * (`bf16Path()`), else emulated. Default 'f32'.
+   */
+  precision?: GemmPrecision;
 }
+
+export type GemmPrecision = 'f32' | 'bf16';
 
 /**
  * Fused scaled-dot-product attention, no T×T matrix stored (memory O(T) per head: `lse`).
@@ -92,6 +100,13 @@ export interface Backend {
   setThreads(n: number): void;
 
   gemm(p: GemmParams): void;
+  /**
+   * How bf16 GEMMs run here: 'avx512_bf16' (hardware bf16 pairs, twice the float32 rate) or
+   * 'emulated' (the float32 kernels on rounded operands: the same products, slower than float32).
+   */
+  bf16Path(): 'avx512_bf16' | 'emulated';
+  /** x[offset .. offset + n) rounded to the nearest bfloat16 in place (as GemmParams' 'bf16'). */
+  roundBf16(x: F32, offset: number, n: number): void;
 
   attentionForward(p: AttentionForward): void;
   attentionBackward(p: AttentionBackward): void;

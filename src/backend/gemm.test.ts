@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GemmParams } from './backend.ts';
-import { gemm as tsGemm } from './ts/gemm.ts';
+import { gemm as tsGemm, roundBf16 as tsRoundBf16, roundToBf16 } from './ts/gemm.ts';
 import { loadAddon, loadNative, type Addon } from './native/index.ts';
 import { nativeGemm } from './native/gemm.ts';
 import { Rng } from '../util/rng.ts';
@@ -249,9 +249,9 @@ test('bad calls are ShapeErrors naming the operand, the shapes and the buffer le
 test('the raw addon checks its buffers itself: a RangeError, not a crash', () => {
   const addon = requireAddon();
   const f = (n: number) => new Float32Array(n);
-  // Arguments: transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, bias, batch, sA, sB, sC
+  // Arguments: transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, bias, batch, sA, sB, sC, bf16
   const call = (over: Record<number, unknown>) => {
-    const args: unknown[] = [false, false, 4, 5, 6, 1, f(24), 0, 6, f(30), 0, 5, 0, f(20), 0, 5, null, 1, 0, 0, 0];
+    const args: unknown[] = [false, false, 4, 5, 6, 1, f(24), 0, 6, f(30), 0, 5, 0, f(20), 0, 5, null, 1, 0, 0, 0, false];
     for (const [i, v] of Object.entries(over)) args[Number(i)] = v;
     return () => addon.gemm(...args);
   };
@@ -268,5 +268,110 @@ test('the raw addon checks its buffers itself: a RangeError, not a crash', () =>
   assert.throws(call({ 7: -1 }), /RangeError: gemm: A: offset and batch stride must be ≥ 0/);
   assert.throws(call({ 12: 2 }), /RangeError: gemm: beta must be 0 or 1, got 2/);
   assert.throws(call({ 6: new Float64Array(24) }), /TypeError: gemm: argument 6 must be a Float32Array/);
-  assert.throws(() => addon.gemm(false), /TypeError: gemm: expected 21 arguments, got 1/);
+  assert.throws(() => addon.gemm(false), /TypeError: gemm: expected 22 arguments, got 1/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// bf16 mixed precision: operands rounded to bfloat16, products exact, sums in float32.
+
+/** A copy of p whose A and B hold their bf16-rounded values, and which multiplies them in float32. */
+function roundedCopy(p: GemmParams): GemmParams {
+  const round = (x: Float32Array) => x.map(roundToBf16);
+  return { ...p, a: round(p.a), b: round(p.b), precision: 'f32' };
+}
+
+test('bf16 rounding: nearest even, NaN kept, denormals to zero, overflow to infinity; ts and native agree bit for bit', () => {
+  const f = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0];
+  const cases: [number, number][] = [
+    [1, 1], [f(0x3f808000), 1], [f(0x3f818000), f(0x3f820000)], [f(0x3f808001), f(0x3f810000)], // ties to even; above the tie
+    [-2.5, -2.5], [f(0x00400000), 0], [f(0x80400000), -0], [f(0x7f7fffff), Infinity], [Infinity, Infinity], [-Infinity, -Infinity],
+  ];
+  for (const [x, want] of cases) assert.ok(Object.is(roundToBf16(x), want), `round(${x}) = ${roundToBf16(x)}, want ${want}`);
+  assert.ok(Number.isNaN(roundToBf16(NaN)));
+  const rng = new Rng(9);
+  const x = new Float32Array(70000); // over the native kernel's threading threshold
+  for (let i = 0; i < x.length; i++) x[i] = (rng.next() - 0.5) * 2 ** Math.floor(rng.next() * 80 - 40);
+  x.set([NaN, Infinity, -0, f(0x00000001), f(0x3f808000), f(0x7f7fffff)], 100);
+  const a = Float32Array.from(x), b = Float32Array.from(x);
+  tsRoundBf16(a, 3, x.length - 5);
+  nativeGemm(requireAddon()).roundBf16(b, 3, x.length - 5);
+  assert.deepEqual(new Uint32Array(b.buffer), new Uint32Array(a.buffer));
+  assert.equal(a[0], x[0]);
+  assert.equal(a[x.length - 1], x[x.length - 1]);
+  assert.throws(() => nativeGemm(requireAddon()).roundBf16(b, 10, x.length), /roundBf16: range \[10, 70010\) is outside the buffer of 70000 floats/);
+});
+
+test('bf16 ts reference: the float64 product of the rounded operands', () => {
+  const rng = new Rng(10);
+  for (const c of [{ m: 5, n: 7, k: 9, transA: true, alpha: -0.5, beta: 1 as const, bias: true, pad: 2, offset: 3 },
+    { m: 4, n: 3, k: 6, transB: true, beta: 1 as const, batch: 3, batchGap: 5, offset: 1 }]) {
+    const p = { ...build(c, rng), precision: 'bf16' as const };
+    const want = naive(roundedCopy(p));
+    const before = Float32Array.from(p.a);
+    tsGemm(p);
+    assertClose(p.c, want, tolerance(p) * 1e-6, `ts bf16 ${describe(c)}`);
+    assert.deepEqual(p.a, before, 'the caller\'s operands are not rounded');
+  }
+});
+
+// Every bf16 path against the ts reference: vdpbf16ps where the CPU has it (GPTKIT_BF16 / bf16Native
+// switch it off), and the float32 kernels of every SIMD level on rounded panels.
+test('bf16 native: vdpbf16ps and the emulated path on every SIMD level match the reference, the same bits on 1 or 2 threads', () => {
+  const addon = requireAddon();
+  const native = nativeGemm(addon);
+  const levels = addon.simdLevels() as string[];
+  const paths: { level: string; dot: boolean }[] = levels.map((level) => ({ level, dot: false }));
+  if (addon.bf16Supported()) paths.unshift({ level: 'avx512', dot: true });
+  // Odd depths (a padded last pair), depth over the 512 block (odd and even), and the bf16 driver's
+  // own blocks and tiles; the rest reuse the float32 cases, whose GEMV and dot-product shapes run the
+  // packed path under bf16.
+  const cases: Case[] = [...NATIVE_CASES,
+    { m: 29, n: 67, k: 1, bias: true }, { m: 33, n: 40, k: 1031, beta: 1, transB: true }, { m: 250, n: 90, k: 1024, transA: true, alpha: 0.5 }];
+  const rng = new Rng(11);
+  const prepared = cases.map((c) => {
+    const p = { ...build(c, rng), precision: 'bf16' as const };
+    const want = Float32Array.from(p.c);
+    tsGemm({ ...p, c: want });
+    return { c, p, want, tol: tolerance(p), first: new Map<string, Float32Array>() };
+  });
+  const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('base64');
+  try {
+    for (const threads of [2, 1]) {
+      addon.setThreads(threads);
+      for (const { level, dot } of paths) {
+        assert.equal(addon.setSimd(level), true);
+        assert.equal(addon.bf16Native(dot), dot);
+        assert.equal(native.bf16Path(), dot ? 'avx512_bf16' : 'emulated');
+        for (const { c, p, want, tol, first } of prepared) {
+          const got = Float32Array.from(p.c);
+          native.gemm({ ...p, c: got });
+          const key = `${level}${dot ? '+bf16' : ''}`;
+          assertClose(got, want, tol, `${key} ×${threads} ${describe(c)}`);
+          if (threads === 2) first.set(key, got);
+          else assert.equal(bits(got), bits(first.get(key)!), `1 vs 2 threads: ${key} ${describe(c)}`);
+        }
+      }
+    }
+  } finally {
+    addon.setSimd(levels[0]);
+    addon.bf16Native(true);
+  }
+});
+
+test('bf16 products differ from float32 ones by the operand rounding, not more', () => {
+  const addon = requireAddon();
+  const native = nativeGemm(addon);
+  const rng = new Rng(12);
+  const p = build({ m: 64, n: 96, k: 256, transB: true }, rng);
+  const f32 = Float32Array.from(p.c), bf16 = Float32Array.from(p.c);
+  native.gemm({ ...p, c: f32 });
+  native.gemm({ ...p, c: bf16, precision: 'bf16' });
+  let diff = 0, norm = 0;
+  for (let i = 0; i < f32.length; i++) {
+    diff = Math.max(diff, Math.abs(f32[i] - bf16[i]));
+    norm = Math.max(norm, Math.abs(f32[i]));
+  }
+  // Rounding each operand costs ≤ 2⁻⁹ relative: random signs keep the sum's error near √k·2⁻⁸·|a||b|.
+  assert.ok(diff > 1e-4 * norm, `bf16 equals float32 (max difference ${diff}): the operands were not rounded`);
+  assert.ok(diff < 2 ** -8 * Math.sqrt(p.k) * 4, `bf16 differs from float32 by ${diff}`);
 });

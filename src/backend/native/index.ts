@@ -36,9 +36,15 @@ export function loadNative(): { backend: Backend | null; addon: Addon | null; er
       if (!Number.isInteger(n) || n < 1) throw new Error(`GPTKIT_THREADS must be a positive integer, got '${threads}'`);
       addon.setThreads(n);
     }
+    const bf16 = process.env.GPTKIT_BF16;
+    if (bf16 !== undefined && bf16 !== 'emulate' && bf16 !== 'native') throw new Error(`GPTKIT_BF16 must be 'emulate' or 'native', got '${bf16}'`);
+    if (bf16 === 'emulate') addon.bf16Native(false);
     const simd = process.env.GPTKIT_SIMD;
     if (simd !== undefined && !addon.setSimd(simd)) {
       throw new Error(`GPTKIT_SIMD=${simd} is not supported on this CPU (have: ${addon.simdLevels().join(', ')})`);
+    }
+    if (bf16 === 'native' && !addon.bf16Native()) {
+      throw new Error(`GPTKIT_BF16=native needs AVX512_BF16 and the avx512 path (this CPU: ${addon.bf16Supported() ? 'has it, but GPTKIT_SIMD lowered the path' : 'has no AVX512_BF16'})`);
     }
     const backend: Backend = {
       name: 'native',

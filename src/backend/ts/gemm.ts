@@ -2,7 +2,7 @@
 // GemmParams in ../backend.ts. Plain loops, accumulated in float64 (so it is also the accurate side
 // of every comparison), rounded to float32 once per element. `checkGemmParams` is shared with the
 // native wrapper: both backends reject the same bad calls with the same ShapeError.
-import type { GemmParams } from '../backend.ts';
+import type { F32, GemmParams } from '../backend.ts';
 import { ShapeError } from '../../util/errors.ts';
 
 function describe(p: GemmParams): string {
@@ -48,11 +48,53 @@ export function checkGemmParams(p: GemmParams): void {
   }
 }
 
+export function checkRoundBf16(x: F32, offset: number, n: number): void {
+  if (!Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > x.length) {
+    throw new ShapeError(`roundBf16: range [${offset}, ${offset + n}) is outside the buffer of ${x.length} floats`);
+  }
+}
+
+const bits = new Uint32Array(1);
+const asFloat = new Float32Array(bits.buffer);
+
+/**
+ * The nearest bfloat16 to a float32, as a float32: round to nearest even, NaN kept (quiet),
+ * denormals to signed zero — VCVTNE2PS2BF16's rounding, which the native paths share (native/src/bf16.h).
+ */
+export function roundToBf16(x: number): number {
+  asFloat[0] = x;
+  const u = bits[0];
+  if ((u & 0x7f800000) === 0) bits[0] = u & 0x80000000;
+  else if ((u & 0x7fffffff) > 0x7f800000) bits[0] = (u | 0x400000) & 0xffff0000;
+  else bits[0] = ((u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return asFloat[0];
+}
+
+export function roundBf16(x: F32, offset: number, n: number): void {
+  checkRoundBf16(x, offset, n);
+  for (let i = offset; i < offset + n; i++) x[i] = roundToBf16(x[i]);
+}
+
+/** The part of an operand a call reads, rounded to bf16 (a copy; the caller's array is untouched). */
+function roundedOperand(x: F32, offset: number, rows: number, cols: number, ld: number, stride: number, batch: number): F32 {
+  const out = new Float32Array(x.length);
+  if (rows === 0 || cols === 0) return out;
+  const end = Math.min(x.length, offset + (batch - 1) * stride + (rows - 1) * ld + cols);
+  for (let i = offset; i < end; i++) out[i] = roundToBf16(x[i]);
+  return out;
+}
+
 let rowScratch = new Float64Array(0);
 
 export function gemm(p: GemmParams): void {
   checkGemmParams(p);
-  const { m, n, k, alpha, a, b, c, lda, ldb, ldc, bias, transA, transB } = p;
+  const { m, n, k, alpha, c, lda, ldb, ldc, bias, transA, transB } = p;
+  let { a, b } = p;
+  if (p.precision === 'bf16') {
+    // Each product of two bf16 values is exact; the sums stay in float64 as for float32.
+    a = roundedOperand(a, p.aOffset, transA ? k : m, transA ? m : k, lda, p.strideA, p.batch);
+    b = roundedOperand(b, p.bOffset, transB ? n : k, transB ? k : n, ldb, p.strideB, p.batch);
+  }
   if (rowScratch.length < n) rowScratch = new Float64Array(n);
   const acc = rowScratch; // one row of C in float64
   for (let batch = 0; batch < p.batch; batch++) {

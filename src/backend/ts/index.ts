@@ -1,7 +1,7 @@
 // The TypeScript reference backend: plain loops, single-threaded, runs anywhere. It is the
 // specification the native kernels are tested against, so clarity beats speed here.
 import type { Backend } from '../backend.ts';
-import { gemm } from './gemm.ts';
+import { gemm, roundBf16 } from './gemm.ts';
 import { attentionForward, attentionBackward } from './attention.ts';
 import * as k from './kernels.ts';
 import { qlinear } from './qlinear.ts';
@@ -12,6 +12,8 @@ export const tsBackend: Backend = {
   threads: () => 1,
   setThreads: () => {},
   gemm,
+  bf16Path: () => 'emulated',
+  roundBf16,
   attentionForward,
   attentionBackward,
   layerNormForward: k.layerNormForward,
