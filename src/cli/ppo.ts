@@ -4,7 +4,8 @@ import type { FlagSpecs } from './flags.ts';
 import { ppo, defaultPpoConfig, type PpoConfig, type PpoEvent } from '../pipeline/ppo.ts';
 import { backendNotice } from '../backend/index.ts';
 import { fmtDuration } from './progress.ts';
-import { configFromArgs, printAdded, fmtCount } from './rlhf-common.ts';
+import { configFromArgs, printAdded, fmtCount, underMpi } from './rlhf-common.ts';
+import { ranksFlag } from './mpi-launch.ts';
 
 const d = defaultPpoConfig;
 const pos = { min: 1, int: true };
@@ -19,6 +20,7 @@ export const ppoFlags: FlagSpecs = {
   iterations: { type: 'number', range: pos, default: d.iterations, help: 'PPO iterations (rollout, scoring, one epoch of updates)' },
   'batch-size': { type: 'number', range: pos, default: d.batchSize, help: 'episodes (prompts answered) per iteration (InstructGPT: 512)' },
   minibatch: { type: 'number', range: pos, default: d.minibatch, help: 'episodes per minibatch update (InstructGPT: 64)' },
+  'grad-accum': { type: 'number', range: pos, default: d.gradAccum, help: 'pieces each minibatch\'s gradient is summed over (with --ranks N: on each rank, gradAccum × N pieces in all)' },
   'max-new-tokens': { type: 'number', range: pos, default: d.maxNewTokens, help: 'longest answer sampled' },
   kl: { type: 'number', range: { min: 0 }, default: d.kl, help: 'β of the per-token KL penalty against the SFT model' },
   'ptx-coef': { type: 'number', range: { min: 0 }, default: d.ptxCoef, help: 'γ of the pretraining LM loss (0 = plain PPO)' },
@@ -37,6 +39,7 @@ export const ppoFlags: FlagSpecs = {
   resume: { type: 'boolean', help: 'continue the run in --out' },
   force: { type: 'boolean', help: 'start over in an --out that holds a run (only the files gptkit wrote there are replaced)' },
   json: { type: 'boolean', help: 'print progress as JSON lines instead of text' },
+  ranks: { ...ranksFlag, help: `${ranksFlag.help}. Every rank samples and scores the whole batch; the minibatch updates are split across ranks` },
 };
 
 export function printPpoEvent(e: PpoEvent, json: boolean): void {
@@ -47,7 +50,7 @@ export function printPpoEvent(e: PpoEvent, json: boolean): void {
   switch (e.type) {
     case 'chat-tokens': printAdded(e.added, false); break;
     case 'start':
-      console.log(`policy: ${e.model.nLayer} layers × ${e.model.nEmbd} wide; ${e.prompts} prompts${e.ptxTokens ? `, ${fmtCount(e.ptxTokens)} pretraining tokens for ptx` : ', plain PPO (no ptx)'}; backend ${e.backend} (${e.threads} threads)`);
+      console.log(`policy: ${e.model.nLayer} layers × ${e.model.nEmbd} wide; ${e.prompts} prompts${e.ptxTokens ? `, ${fmtCount(e.ptxTokens)} pretraining tokens for ptx` : ', plain PPO (no ptx)'}; backend ${e.backend} (${e.threads} threads)${e.ranks ? ` × ${e.ranks} ranks (${e.mpi})` : ''}`);
       if (e.resumedFrom !== null) console.log(`resuming after iteration ${e.resumedFrom}`);
       break;
     case 'iteration': {
@@ -71,6 +74,8 @@ export const ppoCommand: Command = {
     const cfg = configFromArgs(argv, ppoFlags, 'gptkit ppo --policy SFT_DIR --reward RM_DIR --prompts world --ptx world --out DIR [options]',
       'Optimise the SFT policy against the reward model with PPO, a per-token KL penalty and (PPO-ptx) a pretraining loss.', ['policy', 'reward', 'out']);
     if (!cfg) return 0;
+    const launched = underMpi('ppo', argv, ppoFlags);
+    if (launched) return launched;
     const json = argv.includes('--json');
     const notice = backendNotice();
     if (notice) console.error(notice);

@@ -129,3 +129,32 @@ test('GPT-1 finetuning takes --ranks too: two ranks = one process with --grad-ac
   assert.ok(weights(two).equals(weights(one)), 'the same final weights');
   assert.equal(b.stdout.trim().split('\n').filter((l) => l.includes('"type":"done"')).length, 1, 'rank 0 alone reports');
 });
+
+test('PPO takes --ranks: every rank samples the same episodes, the minibatch updates split; two ranks = one process with --grad-accum 2', async () => {
+  const f = await makeRlhfFixture(7);
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 180_000 });
+  const sft = join(f.dir, 'sft'), rm = join(f.dir, 'rm'), ptx = join(f.dir, 'ptx.txt');
+  writeFileSync(ptx, Array.from({ length: 40 }, (_, i) => `Ada lives in Dorvale. Bo lives in Kest. Where does Cy live? Cy lives in Umber, line ${i}.`).join('\n'));
+  const s = run(['sft', '--model', f.model, '--data', f.sft, '--val-data', f.sftVal, '--out', sft, '--steps', '2', '--batch-size', '4', '--json']);
+  assert.equal(s.status, 0, s.stderr);
+  const r = run(['rm', '--model', sft, '--data', f.prefs, '--val-data', f.prefsVal, '--out', rm, '--steps', '2', '--batch-size', '3', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const ppo = (out: string, extra: string[]) => run(['ppo', '--policy', sft, '--reward', rm, '--prompts', f.prompts, '--ptx', ptx, '--out', out, '--iterations', '3',
+    '--batch-size', '8', '--minibatch', '4', '--max-new-tokens', '8', '--ptx-per-episode', '2', '--warmup-iterations', '1', '--lr', '1e-3', '--value-lr', '1e-3', '--json', ...extra]);
+  const one = join(f.dir, 'ppo1'), two = join(f.dir, 'ppo2');
+  const a = ppo(one, ['--grad-accum', '2']), b = ppo(two, ['--ranks', '2']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stdout, /"ranks":2/);
+  // Every figure of every iteration but its timings.
+  const iters = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => { const m = JSON.parse(l); for (const k of Object.keys(m)) if (k.endsWith('_sec')) delete m[k]; return m; });
+  assert.equal(iters(one).length, 3);
+  assert.deepEqual(iters(two), iters(one));
+  assert.ok(Number.isFinite(iters(one)[2].ptx_loss), 'PPO-ptx ran');
+  for (const sub of ['', 'last', 'value']) assert.ok(weights(join(two, sub)).equals(weights(join(one, sub))), `the same weights in out/${sub}`);
+  assert.equal(b.stdout.trim().split('\n').filter((l) => l.includes('"type":"done"')).length, 1, 'rank 0 alone reports');
+  // Pieces must be equal: a minibatch of 4 cannot be cut for 3 ranks × grad-accum 1.
+  const c = run(['ppo', '--policy', sft, '--reward', rm, '--prompts', f.prompts, '--out', join(f.dir, 'ppo3'), '--minibatch', '4', '--batch-size', '8', '--grad-accum', '3', '--ptx-coef', '0']);
+  assert.notEqual(c.status, 0);
+  assert.match(c.stderr, /multiples of --grad-accum × ranks \(3\)/);
+});
