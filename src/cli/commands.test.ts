@@ -12,6 +12,7 @@ import { trainBpe, loadTokenizer } from '../tokenizer/index.ts';
 import { loadModel } from '../interop/load.ts';
 import { scoreText } from '../generate/score.ts';
 import { Rng } from '../util/rng.ts';
+import { loadAddon } from '../backend/native/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'gptkit-commands-'));
 const corpus = join(dir, 'corpus.jsonl');
@@ -47,6 +48,30 @@ test('pretrain from a config file with --json progress, then --resume; malformed
   const skipped = await cli(['pretrain', '--data', join(dir, 'bad.jsonl'), '--tokenizer', tokDir, '--out', join(dir, 'bad'), '--preset', 'nano', '--block-size', '32', '--steps', '1', '--on-error', 'skip']);
   assert.equal(skipped.code, 0, skipped.err);
   assert.match(skipped.err, /warning: skipped .*bad\.jsonl:1501/);
+});
+
+test('pretrain --precision bf16: saved with the run, shown at the start, emulated with one notice, switchable on --resume', async () => {
+  const addon = loadAddon();
+  assert.ok(addon);
+  const out = join(dir, 'bf16');
+  const base = ['pretrain', '--data', corpus, '--tokenizer', tokDir, '--out', out, '--preset', 'nano', '--block-size', '32', '--batch-size', '4'];
+  addon.bf16Native(false); // the emulated path, whatever this CPU has
+  try {
+    const r = await cli([...base, '--steps', '2', '--precision', 'bf16']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /bf16 mixed precision/);
+    assert.equal(r.err.match(/--precision bf16 is emulated/g)?.length, 1, r.err);
+  } finally {
+    addon.bf16Native(true);
+  }
+  assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).training.precision, 'bf16');
+  const again = await cli(['pretrain', '--out', out, '--steps', '3', '--resume', '--precision', 'f32']);
+  assert.equal(again.code, 0, again.err);
+  assert.doesNotMatch(again.out, /bf16 mixed precision/);
+  assert.match(again.out, /done: 3 steps/);
+  const bad = await cli([...base, '--steps', '1', '--precision', 'fp16', '--force']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /--precision must be one of f32, bf16, got 'fp16'/);
 });
 
 test('sample: --json gives text and token ids; --seed repeats; --num batches; --top-p and --stop', async () => {

@@ -33,6 +33,7 @@ export const pretrainFlags: FlagSpecs = {
   steps: { type: 'number', range: R.steps, default: d.steps, help: 'optimizer steps' },
   'batch-size': { type: 'number', range: R.batchSize, default: d.batchSize, help: 'sequences per micro-batch' },
   'grad-accum': { type: 'number', range: R.gradAccum, default: d.gradAccum, help: 'micro-batches per optimizer step' },
+  precision: { type: 'string', value: 'f32|bf16', choices: ['f32', 'bf16'], default: d.precision, help: "'bf16': mixed precision as torch.autocast — matrix products in bf16 (AVX512_BF16 where the CPU has it, else emulated), weights, optimizer, LayerNorm, softmax and loss in float32" },
   lr: { type: 'number', range: R.lr, default: d.lr, help: 'peak learning rate' },
   'min-lr': { type: 'number', range: R.minLr, default: d.minLr, help: 'learning rate at the end of the cosine decay' },
   'warmup-steps': { type: 'number', range: R.warmupSteps, default: d.warmupSteps, help: 'linear warmup steps' },
@@ -102,7 +103,7 @@ export function printPretrainEvent(e: PretrainEvent, json: boolean, shouldPrint:
     case 'start': {
       const m = e.model;
       console.log(`model: ${m.nLayer} layers × ${m.nHead} heads × ${m.nEmbd} wide, context ${m.blockSize}, vocab ${m.vocabSize}, ${m.norm}-LN, ${m.attention} attention — ${fmtCount(e.params)} parameters, ${e.flopsPerToken.toExponential(2)} training FLOPs/token`);
-      console.log(`data: ${fmtCount(e.trainTokens)} train / ${fmtCount(e.valTokens)} validation tokens; backend ${e.backend} (${e.threads} threads)`);
+      console.log(`data: ${fmtCount(e.trainTokens)} train / ${fmtCount(e.valTokens)} validation tokens; backend ${e.backend} (${e.threads} threads)${e.config.precision === 'bf16' ? '; bf16 mixed precision' : ''}`);
       if (e.resumedFrom !== null) console.log(`resuming from step ${e.resumedFrom}`);
       break;
     }

@@ -172,7 +172,7 @@ export async function finetuneBert(cfgIn: Partial<FinetuneConfig> & { out: strin
     const stepsPerEpoch = Math.ceil(train.length / cfg.batchSize), steps = cfg.epochs * stepsPerEpoch;
     const opts: TrainOptions = {
       steps, gradAccum: 1, lr: cfg.lr, minLr: 0, warmupSteps: Math.ceil(cfg.warmup * steps), weightDecay: cfg.weightDecay,
-      beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1,
+      beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1, precision: 'f32',
     };
     const lossOf = (b: Batch) => op.crossEntropy(model.logits(b as BertBatch & Batch), b.targets);
     const trainer = new LinearDecayTrainer(model, lossOf, { train: new Epochs(train, cfg.batchSize, tok.padId, cfg.seed) }, opts);

@@ -302,7 +302,7 @@ async function train(cfg: FinetuneConfig, out: OutputDir | null, task: Task, mod
   };
   const opts: TrainOptions = {
     steps, gradAccum: cfg.gradAccum, lr: cfg.lr, minLr: 0, warmupSteps: Math.ceil(cfg.warmup * steps), weightDecay: cfg.weightDecay,
-    beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1,
+    beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: 0, evalBatches: 1, precision: 'f32',
   };
   const trainer = new FinetuneTrainer(model, lossOf, { train: data }, opts, comm);
 

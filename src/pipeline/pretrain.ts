@@ -6,6 +6,7 @@ import { mpiWorld, type Communicator } from '../train/distributed.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
 import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
+import type { Precision } from '../tensor/autocast.ts';
 import { RandomWindows, SequentialWindows, type TokenArray } from '../train/batches.ts';
 import { saveCheckpoint, loadCheckpoint, loadTrainerState, openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
 import type { OutputDir } from '../util/output.ts';
@@ -66,7 +67,7 @@ export const pretrainRanges: Record<string, Range> = {
 };
 
 /** Settings a resumed run may change; every other one is the checkpoint's. */
-export const changeableOnResume = ['steps', 'evalEvery', 'checkpointEvery', 'sampleEvery', 'sampleTokens', 'samplePrompt', 'evalBatches'] as const;
+export const changeableOnResume = ['steps', 'evalEvery', 'checkpointEvery', 'sampleEvery', 'sampleTokens', 'samplePrompt', 'evalBatches', 'precision'] as const;
 /** Per-call settings, never saved or compared. */
 const notSaved = new Set(['resume', 'force', 'out']);
 
@@ -81,6 +82,13 @@ export type PretrainEvent =
   | { type: 'notice'; message: string }
   | { type: 'interrupted'; step: number; dir: string; signal: string }
   | { type: 'done'; step: number; dir: string; valLoss: number | null };
+
+/** What to tell a user who asks for bf16 on a CPU without bf16 arithmetic (once, at the start), or null. */
+export function bf16Notice(precision: Precision): string | null {
+  if (precision !== 'bf16' || backend().bf16Path() !== 'emulated') return null;
+  const why = backend().name === 'ts' ? 'the TypeScript kernels have no bf16 arithmetic' : 'this CPU has no AVX512_BF16 (or GPTKIT_BF16=emulate / GPTKIT_SIMD lowered the path)';
+  return `--precision bf16 is emulated: ${why}; products use bf16-rounded operands in float32 arithmetic — the same numbers as native bf16, but slower than --precision f32`;
+}
 
 /** Token ids of every document, each followed by the end-of-text token. */
 async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string, onError: 'fail' | 'skip', onEvent: (e: PretrainEvent) => void): Promise<TokenArray> {
@@ -278,6 +286,8 @@ async function train(cfg: PretrainConfig, out: OutputDir | null, model: GPT, tok
   }
   const metric = out ? openMetricsLog(out, resumedFrom) : () => {};
 
+  const bf16 = bf16Notice(cfg.precision);
+  if (bf16) onEvent({ type: 'notice', message: bf16 });
   onEvent({
     type: 'start', config: cfg, model: model.config, params: countParams(model.config).total, flopsPerToken: flopsPerToken(model.config),
     trainTokens: trainTokens.length, valTokens: valTokens.length, backend: backend().name, threads: backend().threads(), resumedFrom,

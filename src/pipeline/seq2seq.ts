@@ -243,7 +243,7 @@ async function run(cfg: Seq2SeqConfig, out: OutputDir, model: Transformer, token
   const T = model.config.blockSize;
   const opts: TrainOptions = {
     steps: cfg.steps, gradAccum: 1, lr: cfg.lr, minLr: 0, warmupSteps: cfg.warmupSteps, weightDecay: 0,
-    beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: cfg.evalEvery, evalBatches: cfg.evalBatches,
+    beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, gradClip: cfg.gradClip, evalEvery: cfg.evalEvery, evalBatches: cfg.evalBatches, precision: 'f32',
   };
   const lossOf = (b: Batch) => model.forward(b as Seq2SeqBatch & Batch).loss!;
   const trainer = new NoamTrainer(model.config.nEmbd, model, lossOf, { train: new PairBatches(train, cfg.batchSize, sp, T, cfg.seed), val: val.length ? new PairBatches(val, cfg.batchSize, sp, T, cfg.seed + 1) : undefined }, opts);

@@ -5,18 +5,24 @@
 import { backend } from '../backend/index.ts';
 import type { F32, I32 } from '../backend/backend.ts';
 import { Tensor, allocBuffer, check, isGradEnabled, record, shapeStr, sizeOf, type Shape } from './tensor.ts';
+import { autocastPrecision, type Precision } from './autocast.ts';
 
 const be = () => backend();
 
 /** Row-major GEMM on whole buffers; C = op(A)·op(B) (beta 0) or C += … (beta 1). */
-export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: F32, b: F32, c: F32, beta: 0 | 1, bias: F32 | null = null, alpha = 1): void {
+export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: F32, b: F32, c: F32, beta: 0 | 1, bias: F32 | null = null, alpha = 1, precision: Precision = 'f32'): void {
   be().gemm({
     transA, transB, m, n, k, alpha,
     a, aOffset: 0, lda: transA ? m : k,
     b, bOffset: 0, ldb: transB ? k : n,
     beta, c, cOffset: 0, ldc: n,
-    bias, batch: 1, strideA: 0, strideB: 0, strideC: 0,
+    bias, batch: 1, strideA: 0, strideB: 0, strideC: 0, precision,
   });
+}
+
+/** Under bf16 autocast a product's output is bf16, as torch.autocast's (the next op reads bf16 values). */
+function roundOutput(y: Tensor, precision: Precision): void {
+  if (precision === 'bf16') be().roundBf16(y.data, 0, y.size);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -35,17 +41,19 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     be().qlinear(w.quantized.format, rows, out, inp, x.data, w.quantized.data, b ? b.data : null, y.data);
     return y;
   }
-  gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null);
+  const precision = autocastPrecision();
+  gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null, 1, precision);
+  roundOutput(y, precision);
   y.requiresGrad = record([x, w, b], () => {
     const dy = y.grad;
     if (!dy) return;
     if (x.requiresGrad) {
       const [dx, beta] = x.gradForWrite();
-      gemm(false, false, rows, inp, out, dy, w.data, dx, beta);
+      gemm(false, false, rows, inp, out, dy, w.data, dx, beta, null, 1, precision);
     }
     if (w.requiresGrad) {
       const [dw, beta] = w.gradForWrite();
-      gemm(true, false, out, inp, rows, dy, x.data, dw, beta);
+      gemm(true, false, out, inp, rows, dy, x.data, dw, beta, null, 1, precision);
     }
     if (b && b.requiresGrad) be().sumRows(dy, b.gradBuffer(), rows, out);
   }, y);
@@ -66,12 +74,14 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   const shared = b.ndim === 2;
   check(shared || b.size / (k * n) === batch, 'matmul', () => `batch dims differ: ${shapeStr(a.shape)} × ${shapeStr(b.shape)}`);
   const out = Tensor.empty([...a.shape.slice(0, -2), m, n]);
+  const precision = autocastPrecision();
   if (shared) {
     // One GEMM over all rows of a.
-    gemm(false, transB, batch * m, n, k, a.data, b.data, out.data, 0);
+    gemm(false, transB, batch * m, n, k, a.data, b.data, out.data, 0, null, 1, precision);
   } else {
-    be().gemm({ transA: false, transB, m, n, k, alpha: 1, a: a.data, aOffset: 0, lda: k, b: b.data, bOffset: 0, ldb: transB ? k : n, beta: 0, c: out.data, cOffset: 0, ldc: n, bias: null, batch, strideA: m * k, strideB: k * n, strideC: m * n });
+    be().gemm({ transA: false, transB, m, n, k, alpha: 1, a: a.data, aOffset: 0, lda: k, b: b.data, bOffset: 0, ldb: transB ? k : n, beta: 0, c: out.data, cOffset: 0, ldc: n, bias: null, batch, strideA: m * k, strideB: k * n, strideC: m * n, precision });
   }
+  roundOutput(out, precision);
   out.requiresGrad = record([a, b], () => {
     const dc = out.grad;
     if (!dc) return;
@@ -79,17 +89,17 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
       const rows = batch * m;
       if (a.requiresGrad) {
         const [da, beta] = a.gradForWrite();
-        gemm(false, !transB, rows, k, n, dc, b.data, da, beta);
+        gemm(false, !transB, rows, k, n, dc, b.data, da, beta, null, 1, precision);
       }
       if (b.requiresGrad) {
         const [db, beta] = b.gradForWrite();
-        if (transB) gemm(true, false, n, k, rows, dc, a.data, db, beta); // dB (n,k) (+)= dCᵀ·A
-        else gemm(true, false, k, n, rows, a.data, dc, db, beta); // dB (k,n) (+)= Aᵀ·dC
+        if (transB) gemm(true, false, n, k, rows, dc, a.data, db, beta, null, 1, precision); // dB (n,k) (+)= dCᵀ·A
+        else gemm(true, false, k, n, rows, a.data, dc, db, beta, null, 1, precision); // dB (k,n) (+)= Aᵀ·dC
       }
       return;
     }
     const g = (transA: boolean, tB: boolean, mm: number, nn: number, kk: number, A: F32, sA: number, Bm: F32, sB: number, [C, beta]: [F32, 0 | 1], sC: number) =>
-      be().gemm({ transA, transB: tB, m: mm, n: nn, k: kk, alpha: 1, a: A, aOffset: 0, lda: transA ? mm : kk, b: Bm, bOffset: 0, ldb: tB ? kk : nn, beta, c: C, cOffset: 0, ldc: nn, bias: null, batch, strideA: sA, strideB: sB, strideC: sC });
+      be().gemm({ transA, transB: tB, m: mm, n: nn, k: kk, alpha: 1, a: A, aOffset: 0, lda: transA ? mm : kk, b: Bm, bOffset: 0, ldb: tB ? kk : nn, beta, c: C, cOffset: 0, ldc: nn, bias: null, batch, strideA: sA, strideB: sB, strideC: sC, precision });
     if (a.requiresGrad) g(false, !transB, m, k, n, dc, m * n, b.data, k * n, a.gradForWrite(), m * k);
     if (b.requiresGrad) {
       if (transB) g(true, false, n, k, m, dc, m * n, a.data, m * k, b.gradForWrite(), n * k);

@@ -3,6 +3,7 @@
 // text or files: a loss function over batches in, events out. Checkpointing is the caller's
 // (train/checkpoint.ts), so "save the last good state" stays one decision in one place.
 import { Tensor, scope, noGrad } from '../tensor/tensor.ts';
+import { autocast, PRECISIONS, type Precision } from '../tensor/autocast.ts';
 import { backend } from '../backend/index.ts';
 import { AdamW, decayGroups, gradNorm, clipFactor } from '../optim/adamw.ts';
 import { warmupCosine } from '../optim/schedule.ts';
@@ -25,11 +26,13 @@ export interface TrainOptions {
   gradClip: number; // 0 = off
   evalEvery: number; // 0 = never
   evalBatches: number;
+  /** Matrix products in 'bf16' mixed precision (tensor/autocast.ts) or 'f32'. */
+  precision: Precision;
 }
 
 export const defaultTrainOptions: TrainOptions = {
   steps: 1000, gradAccum: 1, lr: 6e-4, minLr: 6e-5, warmupSteps: 100, weightDecay: 0.1,
-  beta1: 0.9, beta2: 0.95, eps: 1e-8, gradClip: 1, evalEvery: 100, evalBatches: 8,
+  beta1: 0.9, beta2: 0.95, eps: 1e-8, gradClip: 1, evalEvery: 100, evalBatches: 8, precision: 'f32',
 };
 
 export interface StepEvent {
@@ -88,6 +91,7 @@ export class Trainer {
     if (!(Number.isInteger(o.steps) && o.steps >= 0)) throw new ConfigError(`steps must be a non-negative integer, got ${o.steps}`);
     if (!(Number.isInteger(o.gradAccum) && o.gradAccum >= 1)) throw new ConfigError(`gradAccum must be a positive integer, got ${o.gradAccum}`);
     if (!(o.lr > 0)) throw new ConfigError(`lr must be positive, got ${o.lr}`);
+    if (!PRECISIONS.includes(o.precision)) throw new ConfigError(`precision must be one of ${PRECISIONS.join(', ')}, got '${o.precision}'`);
     const named = model.namedParameters();
     this.params = named.map(([, t]) => t);
     this.optimizer = new AdamW(decayGroups(named, o.weightDecay), { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps });
@@ -117,12 +121,12 @@ export class Trainer {
         const batch = this.data.train.next();
         tokens += batch.B * batch.T;
         if (r !== rank) continue;
-        lossSum += scope(() => {
+        lossSum += autocast(o.precision, () => scope(() => {
           const loss = this.lossOf(batch);
           const v = loss.item();
           loss.backward();
           return v;
-        });
+        }));
         if (o.gradAccum > 1) this.stash(done++ === 0);
       }
     }
@@ -199,7 +203,7 @@ export class Trainer {
     let s = 0;
     for (let i = 0; i < batches; i++) {
       const b = val.next();
-      s += noGrad(() => scope(() => this.lossOf(b).item()));
+      s += autocast(this.opts.precision, () => noGrad(() => scope(() => this.lossOf(b).item())));
     }
     val.restore(saved); // every evaluation sees the same batches
     this.model.train(true);
