@@ -1,0 +1,183 @@
+// serve_scale: what a second `gptkit serve` process buys (issue 18, "serving beyond one process").
+// The committed deploy/nginx.conf (ports replaced, on loopback, in a temp prefix, as
+// src/serve/nginx.test.ts runs it) in front of, with h = half the cores (1 on a 2-core machine):
+//   A. one server with GPTKIT_THREADS=h,
+//   B. one server with GPTKIT_THREADS=2h (every core in one process),
+//   C. two servers with GPTKIT_THREADS=h each (servers × threads = the same cores as B),
+// and the same load through nginx to each: 16 concurrent greedy streams of 128 tokens (16-token
+// prompts) on the `small` config with random weights, like the `serve` benchmark. Figures: aggregate
+// tokens/s of C against A and against B, TTFT p50/p99 of both sides. Rounds are interleaved
+// (A, B, C, A, …) so a noisy neighbour hits every side alike; median of 7.
+// Needs nginx (apt-get install nginx): without it the figures are null and stderr says why.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { emit, log, median } from './harness.ts';
+import { cpuModel } from './train_step.bench.ts';
+import { GPT, gptConfig } from '../src/models/gpt.ts';
+import { trainBpe, type Tokenizer } from '../src/tokenizer/index.ts';
+import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
+import { saveCheckpoint } from '../src/interop/checkpoint.ts';
+import { Rng } from '../src/util/rng.ts';
+
+const root = join(import.meta.dirname, '..');
+const SMALL = { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, vocabSize: 4096 };
+const STREAMS = 16;
+const PROMPT = 16;
+const NEW = 128;
+const REPS = 7;
+const NGINX_HINT = 'apt-get install nginx';
+
+/** The serve benchmark's tokenizer: 4,094 ordinary tokens, so with the chat tokens small's vocabulary is 4,096 and nothing ends a stream early. */
+async function benchTokenizer(): Promise<Tokenizer> {
+  const rng = new Rng(7);
+  const words: string[] = [];
+  for (let chars = 0; chars < 1 << 18;) {
+    const len = 2 + Math.floor(rng.next() * 8);
+    let w = '';
+    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + Math.floor(rng.next() * 26));
+    words.push(w);
+    chars += len + 1;
+  }
+  return trainBpe([words.join(' ')], { vocabSize: SMALL.vocabSize - 2, specialTokens: [] });
+}
+
+const freePort = () => new Promise<number>((res) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+});
+
+async function waitFor(url: string, what: () => string, ms = 120_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    try { if ((await fetch(url)).ok) return; } catch { /* not up yet */ }
+    if (Date.now() - t0 > ms) throw new Error(`serve_scale: ${url} did not come up: ${what()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** One greedy stream: seconds to its first token and to its end. */
+async function stream(url: string, salt: number): Promise<{ ttft: number; total: number }> {
+  const prompt = Array.from({ length: PROMPT }, (_, i) => (salt * 389 + i * 97 + 11) % SMALL.vocabSize);
+  const t0 = performance.now();
+  const r = await fetch(`${url}/v1/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, max_tokens: NEW, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (r.status !== 200) throw new Error(`serve_scale: HTTP ${r.status}: ${await r.text()}`);
+  const reader = r.body!.getReader();
+  const decoder = new TextDecoder();
+  let ttft = -1, raw = '';
+  for (let c = await reader.read(); !c.done; c = await reader.read()) {
+    raw += decoder.decode(c.value, { stream: true });
+    if (ttft < 0 && raw.includes('"text":"')) ttft = performance.now() - t0;
+  }
+  const total = performance.now() - t0;
+  const usage = raw.split('\n\n').map((e) => e.replace(/^data: /, '')).filter((e) => e.startsWith('{')).map((e) => JSON.parse(e)).find((e) => e.usage)?.usage;
+  if (usage?.completion_tokens !== NEW) throw new Error(`serve_scale: a stream produced ${usage?.completion_tokens} tokens, expected ${NEW}`);
+  return { ttft: ttft / 1000, total: total / 1000 };
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+}
+
+interface Setup { label: string; servers: number; threads: number; url: string; ports: number[]; tps: number[]; ttft: number[] }
+
+export async function run(): Promise<void> {
+  const cpu = cpuModel();
+  const cores = availableParallelism(), h = Math.max(1, Math.floor(cores / 2));
+  const threads = (n: number) => `${n} thread${n > 1 ? 's' : ''}`;
+  const labels = [`1 server × ${threads(h)}`, `1 server × ${threads(2 * h)}`, `2 servers × ${threads(h)}`];
+  const base = { name: 'serve_scale', config: 'small', streams: STREAMS, prompt_tokens: PROMPT, new_tokens: NEW, unit: 'tokens/s', cores, cpu };
+  if (spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status !== 0) {
+    log(`serve_scale: nginx is not installed (${NGINX_HINT}); no figures`);
+    for (const ref of labels.slice(0, 2)) emit({ ...base, servers: 2, threads_per_server: h, value: null as unknown as number, ref, ref_value: null, error: 'nginx not installed' });
+    return;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'gptkit-serve-scale-'));
+  const procs: ChildProcess[] = [];
+  try {
+    const modelDir = join(tmp, 'small');
+    const model = new GPT(gptConfig('tiny', { ...SMALL, dropout: 0 })).eval();
+    saveCheckpoint(modelDir, model, { tokenizerJson: { text: tokenizerJsonText((await benchTokenizer()).toSpec()) } });
+    const committed = readFileSync(join(root, 'deploy', 'nginx.conf'), 'utf8');
+
+    const start = async (label: string, servers: number, threads: number): Promise<Setup> => {
+      const ports: number[] = [];
+      let errors = '';
+      for (let i = 0; i < servers; i++) {
+        const port = await freePort();
+        const p = spawn(process.execPath, [join(root, 'bin', 'gptkit.mjs'), 'serve', '--model', modelDir, '--port', String(port), '--max-batch', String(STREAMS)], {
+          env: { ...process.env, GPTKIT_THREADS: String(threads) }, stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        p.stderr!.on('data', (d) => { errors += d; });
+        procs.push(p);
+        ports.push(port);
+      }
+      // The committed file: its listen port and upstream servers replaced (the second server line
+      // dropped for one server).
+      const front = await freePort();
+      let conf = committed.replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${front};`).replace('server 127.0.0.1:8081;', `server 127.0.0.1:${ports[0]};`);
+      conf = servers > 1 ? conf.replace('server 127.0.0.1:8082;', `server 127.0.0.1:${ports[1]};`) : conf.replace(/\n\s*server 127\.0\.0\.1:8082;/, '');
+      if (!conf.includes(`listen 127.0.0.1:${front};`) || conf.includes(':8082;')) throw new Error('serve_scale: deploy/nginx.conf no longer has the ports 8080/8081/8082 this benchmark replaces');
+      const prefix = join(tmp, `nginx-${label.replace(/\W+/g, '-')}`);
+      for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, d), { recursive: true });
+      writeFileSync(join(prefix, 'nginx.conf'), conf);
+      const user = process.getuid?.() === 0 ? 'user root;' : '';
+      const nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', `daemon off; ${user}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      nginx.stderr!.on('data', (d) => { errors += d; });
+      procs.push(nginx);
+      for (const port of ports) await waitFor(`http://127.0.0.1:${port}/health`, () => errors);
+      const url = `http://127.0.0.1:${front}`;
+      await waitFor(`${url}/health`, () => errors);
+      return { label, servers, threads, url, ports, tps: [], ttft: [] };
+    };
+    // A server idles at no CPU while another side runs, so all of them stay up and rounds interleave.
+    const sides = [await start(labels[0], 1, h), await start(labels[1], 1, 2 * h), await start(labels[2], 2, h)];
+    const round = async (s: Setup, salt: number) => {
+      const t0 = performance.now();
+      const all = await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(s.url, salt + i)));
+      return { tps: (STREAMS * NEW) / ((performance.now() - t0) / 1000), ttft: all.map((x) => x.ttft) };
+    };
+    // Warm-up: one stream alone, then a concurrent round (the first batch of each shape is slow).
+    for (const s of sides) {
+      await stream(s.url, 0);
+      await round(s, 500);
+    }
+    const load0 = loadavg()[0];
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const s of sides) {
+        const r = await round(s, (rep + 1) * 1000);
+        s.tps.push(r.tps);
+        s.ttft.push(...r.ttft);
+      }
+      log(`rep ${rep}: ${sides.map((s) => `${s.label} ${s.tps.at(-1)!.toFixed(1)} tok/s`).join(', ')}`);
+    }
+    const load1 = loadavg()[0];
+    // Both servers of C took a share (least_conn): from their /metrics.
+    const served = async (port: number) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return [...text.matchAll(/^gptkit_requests_total\{[^}]*endpoint="\/v1\/completions"[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    };
+    const [, , two] = sides;
+    const perServer = await Promise.all(two.ports.map(served));
+    const ms = (x: number) => Number((x * 1000).toFixed(1));
+    const fig = (s: Setup) => ({ value: Number(median(s.tps).toFixed(1)), p50: ms(percentile(s.ttft, 0.5)), p99: ms(percentile(s.ttft, 0.99)) });
+    const c = fig(two);
+    for (const ref of sides.slice(0, 2)) {
+      const r = fig(ref);
+      emit({
+        ...base, servers: 2, threads_per_server: h, value: c.value, ref: ref.label, ref_value: r.value,
+        ttft_p50_ms: c.p50, ttft_p99_ms: c.p99, ref_ttft_p50_ms: r.p50, ref_ttft_p99_ms: r.p99,
+        requests_per_server: perServer, front: 'nginx (deploy/nginx.conf)', load_avg: [Number(load0.toFixed(2)), Number(load1.toFixed(2))],
+      });
+    }
+  } finally {
+    for (const p of procs) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
