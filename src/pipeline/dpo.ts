@@ -94,7 +94,7 @@ async function run(cfg: DpoConfig, out: OutputDir | null, files: { train: string
   attachReference(ref.model, valPairs, T);
 
   const train = new EpochBatches<PreferencePair>(trainPairs, cfg.batchSize, cfg.seed, (xs) => pairBatch(xs, T));
-  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
+  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / (cfg.gradAccum * (mpiWorld()?.size ?? 1))); // a step takes gradAccum batches on every rank
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
   const trainer = new Trainer(model, (b) => dpoBatchLoss(model, b, cfg.beta), { train }, { ...trainOptionsOf(cfg), steps }, mpiWorld());
   let resumedFrom: number | null = null, startBest: number | null = null;

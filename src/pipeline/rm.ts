@@ -132,7 +132,7 @@ async function run(cfg: RmConfig, out: OutputDir | null, files: { train: string[
   const tr = encodeRanked(trainRecs, chat, T);
   const va = encodeRanked(valRecs, chat, T);
   const train = new EpochBatches<RankedExample>(tr.examples, cfg.batchSize, cfg.seed, (xs) => rankedBatch(xs, T));
-  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
+  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / (cfg.gradAccum * (mpiWorld()?.size ?? 1))); // a step takes gradAccum batches on every rank
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
   const trainer = new Trainer(model, (b) => rewardLoss(model, b), { train }, { ...trainOptionsOf(cfg), steps }, mpiWorld());
 

@@ -107,7 +107,7 @@ async function run(cfg: SftConfig, out: OutputDir | null, files: { train: string
   const va = encodeSft(valRecs, chat, T);
   const train = new EpochBatches<SftExample>(tr.examples, cfg.batchSize, cfg.seed, (xs) => padBatch(xs, T));
   const val = va.examples.length ? new EpochBatches<SftExample>(va.examples, cfg.batchSize, cfg.seed, (xs) => padBatch(xs, T), false) : undefined;
-  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / cfg.gradAccum);
+  const stepsPerEpoch = Math.ceil(train.batchesPerEpoch / (cfg.gradAccum * (mpiWorld()?.size ?? 1))); // a step takes gradAccum batches on every rank
   const steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * stepsPerEpoch;
   const trainer = new Trainer(model, (b) => sftLoss(model, b), { train, val }, { ...trainOptionsOf(cfg), steps, evalBatches: val ? val.batchesPerEpoch : 0 }, mpiWorld());
 

@@ -158,3 +158,23 @@ test('PPO takes --ranks: every rank samples the same episodes, the minibatch upd
   assert.notEqual(c.status, 0);
   assert.match(c.stderr, /multiples of --grad-accum × ranks \(3\)/);
 });
+
+test('an epoch is an epoch under --ranks: SFT, RM and DPO by --epochs take as many steps with two ranks as one process with --grad-accum 2', async () => {
+  const f = await makeRlhfFixture(11);
+  const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 120_000 });
+  const stepsOf = (stdout: string) => JSON.parse(stdout.split('\n').find((l) => l.includes('"type":"start"'))!).steps as number;
+  const sft = (out: string, extra: string[]) => run(['sft', '--model', f.model, '--data', f.sft, '--val-data', f.sftVal, '--out', out, '--epochs', '1', '--batch-size', '3', '--dropout', '0', '--json', ...extra]);
+  const a = sft(join(f.dir, 'e1'), ['--grad-accum', '2']), b = sft(join(f.dir, 'e2'), ['--ranks', '2']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(stepsOf(a.stdout), 4, '24 demonstrations in batches of 3, two a step');
+  assert.equal(stepsOf(b.stdout), 4);
+  assert.deepEqual(losses(join(f.dir, 'e2')), losses(join(f.dir, 'e1')));
+  for (const stage of ['rm', 'dpo']) {
+    const args = (out: string) => [stage, '--model', join(f.dir, 'e1'), '--data', f.prefs, '--val-data', f.prefsVal, '--out', out, '--epochs', '1', '--batch-size', '3', '--json'];
+    const c = run([...args(join(f.dir, `${stage}-e1`)), '--grad-accum', '2']), d = run([...args(join(f.dir, `${stage}-e2`)), '--ranks', '2']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(d.status, 0, d.stderr);
+    assert.equal(stepsOf(d.stdout), stepsOf(c.stdout), stage);
+  }
+});
