@@ -130,7 +130,7 @@ test('GPT-1 finetuning takes --ranks too: two ranks = one process with --grad-ac
   assert.equal(b.stdout.trim().split('\n').filter((l) => l.includes('"type":"done"')).length, 1, 'rank 0 alone reports');
 });
 
-test('PPO takes --ranks: every rank samples the same episodes, the minibatch updates split; two ranks = one process with --grad-accum 2', async () => {
+test('PPO takes --ranks: every rank samples the same episodes, the minibatch updates split; two ranks = one process with --grad-accum 2; resume on two ranks exact', async () => {
   const f = await makeRlhfFixture(7);
   const run = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 180_000 });
   const sft = join(f.dir, 'sft'), rm = join(f.dir, 'rm'), ptx = join(f.dir, 'ptx.txt');
@@ -153,6 +153,13 @@ test('PPO takes --ranks: every rank samples the same episodes, the minibatch upd
   assert.ok(Number.isFinite(iters(one)[2].ptx_loss), 'PPO-ptx ran');
   for (const sub of ['', 'last', 'value']) assert.ok(weights(join(two, sub)).equals(weights(join(one, sub))), `the same weights in out/${sub}`);
   assert.equal(b.stdout.trim().split('\n').filter((l) => l.includes('"type":"done"')).length, 1, 'rank 0 alone reports');
+  // Resumed on two ranks after 2 of the 3 iterations: the same run.
+  const part = join(f.dir, 'ppo-part');
+  assert.equal(ppo(part, ['--ranks', '2', '--iterations', '2']).status, 0);
+  const res = run(['ppo', '--policy', sft, '--reward', rm, '--out', part, '--resume', '--iterations', '3', '--ranks', '2', '--json']);
+  assert.equal(res.status, 0, res.stderr);
+  assert.deepEqual(iters(part), iters(two));
+  for (const sub of ['', 'last', 'value']) assert.ok(weights(join(part, sub)).equals(weights(join(two, sub))), `resumed: the same weights in out/${sub}`);
   // Pieces must be equal: a minibatch of 4 cannot be cut for 3 ranks × grad-accum 1.
   const c = run(['ppo', '--policy', sft, '--reward', rm, '--prompts', f.prompts, '--out', join(f.dir, 'ppo3'), '--minibatch', '4', '--batch-size', '8', '--grad-accum', '3', '--ptx-coef', '0']);
   assert.notEqual(c.status, 0);
