@@ -23,7 +23,7 @@ export function timeKernels(): { stats: Map<string, KernelStats>; record(on: boo
         let key = String(prop), flops = 0;
         if (prop === 'gemm') {
           const p = args[0] as GemmParams;
-          key = `gemm ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} ${p.m}×${p.n}×${p.k}${p.batch > 1 ? ` ×${p.batch}` : ''}${p.beta ? ' +=' : ''}`;
+          key = `gemm ${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} ${p.m}×${p.n}×${p.k}${p.batch > 1 ? ` ×${p.batch}` : ''}${p.beta ? ' +=' : ''}${p.precision === 'bf16' ? ' bf16' : ''}`;
           flops = 2 * p.m * p.n * p.k * p.batch;
         } else if (prop === 'qlinear') {
           key = `qlinear ${args[0]} ${args[1]}×${args[2]}×${args[3]}`;

@@ -8,6 +8,9 @@
 //                    v, vOffset, vStrideB, vStrideT, scale, causal, window, keyStart, keyEnd,
 //                    dropout, seed, out, lse)
 //   attentionBackward(… the same 26 …, dout, dq, dk, dv, betaQ, betaK, betaV)   (beta: 1 adds, 0 writes)
+//   attentionDecode(batch, heads, headDim, capacity, qkv, k, v, lengths, window, scale, out)
+//   kvStore(batch, tokens, heads, headDim, capacity, src, srcOffset, srcStrideB, srcStrideT, cache, firstSlot, start)
+//     (k, v, cache: Float32Array, or Uint16Array of f16 bits; src/kv-cache.ts in backend/ts is the reference)
 // Every array length is checked against the shapes before any kernel runs: a bad call throws a
 // RangeError naming the op, the array and the shapes; it never reads or writes out of bounds.
 #include "common.h"
@@ -167,11 +170,104 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------------------
+// KV-cache decoding over a head-major (slots, H, capacity, D) cache of float32 or f16.
+
+// A cache operand: its data, whether it holds f16 bits, and its length in elements.
+struct CacheArg {
+  void* data;
+  bool f16;
+  size_t len;
+};
+
+CacheArg cache_arg(const Checker& c, size_t i, const char* name) {
+  const Napi::Value v = c.info[i];
+  if (!v.IsTypedArray()) c.fail(std::string(name) + " must be a Float32Array or a Uint16Array (f16)");
+  const Napi::TypedArray t = v.As<Napi::TypedArray>();
+  const napi_typedarray_type ty = t.TypedArrayType();
+  if (ty != napi_float32_array && ty != napi_uint16_array) c.fail(std::string(name) + " must be a Float32Array or a Uint16Array (f16)");
+  uint8_t* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  return {base, ty == napi_uint16_array, t.ElementLength()};
+}
+
+void check_cache(const Checker& c, const CacheArg& a, const char* name, int64_t slots, int64_t H, int64_t cap, int64_t D) {
+  const long double need = (long double)slots * H * cap * D;
+  if (need > (long double)a.len)
+    c.fail(std::string(name) + " needs " + Checker::count_text(need) + " elements (" + c.shapes + ") but has " +
+           std::to_string(a.len));
+}
+
+Napi::Value AttentionDecode(const Napi::CallbackInfo& info) {
+  const char* op = "attentionDecode";
+  if (info.Length() < 11)
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected 11 arguments, got " + std::to_string(info.Length()));
+  Checker c{info, op, ""};
+  attn::DecodeArgs a{};
+  a.B = c.count(0, "batch");
+  a.H = c.count(1, "heads");
+  a.D = c.count(2, "headDim");
+  a.cap = c.count(3, "capacity");
+  c.shapes = "batch=" + std::to_string(a.B) + ", heads=" + std::to_string(a.H) + ", headDim=" + std::to_string(a.D) +
+             ", capacity=" + std::to_string(a.cap);
+  a.qkv = c.dense(4, "qkv (B, 3·H·headDim)", a.B * 3 * a.H * a.D);
+  const CacheArg k = cache_arg(c, 5, "k"), v = cache_arg(c, 6, "v");
+  if (k.f16 != v.f16) c.fail("k and v must hold the same type (both Float32Array or both Uint16Array)");
+  check_cache(c, k, "k (slots, H, capacity, headDim)", a.B, a.H, a.cap, a.D);
+  check_cache(c, v, "v (slots, H, capacity, headDim)", a.B, a.H, a.cap, a.D);
+  a.k = k.data;
+  a.v = v.data;
+  a.f16 = k.f16;
+  a.lengths = c.bounds(7, "lengths", a.B);
+  if (!a.lengths) c.fail("lengths must be an Int32Array");
+  for (int64_t b = 0; b < a.B; b++)
+    if (a.lengths[b] < 0 || a.lengths[b] >= a.cap)
+      c.fail("lengths[" + std::to_string(b) + "] = " + std::to_string(a.lengths[b]) + " leaves no room for the new position (" +
+             c.shapes + ")");
+  a.window = c.nonneg(8, "window");
+  a.scale = (float)num_arg(info, 9);
+  a.out = c.dense(10, "out (B, H·headDim)", a.B * a.H * a.D);
+  const attn::Kernels kern = attn::kernels_for(simd_level());
+  parallel_for(a.B * a.H, [&](int64_t b, int64_t e) { kern.decode_heads(a, b, e); });
+  return info.Env().Undefined();
+}
+
+Napi::Value KvStore(const Napi::CallbackInfo& info) {
+  const char* op = "kvStore";
+  if (info.Length() < 12)
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected 12 arguments, got " + std::to_string(info.Length()));
+  Checker c{info, op, ""};
+  attn::StoreArgs a{};
+  a.B = c.count(0, "batch");
+  a.T = c.count(1, "tokens");
+  a.H = c.count(2, "heads");
+  a.D = c.count(3, "headDim");
+  a.cap = c.count(4, "capacity");
+  c.shapes = "batch=" + std::to_string(a.B) + ", tokens=" + std::to_string(a.T) + ", heads=" + std::to_string(a.H) +
+             ", headDim=" + std::to_string(a.D) + ", capacity=" + std::to_string(a.cap);
+  a.src = c.strided(5, "src", a.B, a.T, a.H * a.D, &a.sb, &a.st);
+  const CacheArg cache = cache_arg(c, 9, "cache");
+  a.slot0 = c.nonneg(10, "firstSlot");
+  check_cache(c, cache, "cache (slots, H, capacity, headDim)", a.slot0 + a.B, a.H, a.cap, a.D);
+  a.cache = cache.data;
+  a.f16 = cache.f16;
+  a.start = c.bounds(11, "start", a.B);
+  if (!a.start) c.fail("start must be an Int32Array");
+  for (int64_t b = 0; b < a.B; b++)
+    if (a.start[b] < 0 || a.start[b] + a.T > a.cap)
+      c.fail("start[" + std::to_string(b) + "] = " + std::to_string(a.start[b]) + ": positions [start, start + tokens) must fit the capacity (" +
+             c.shapes + ")");
+  const attn::Kernels kern = attn::kernels_for(simd_level());
+  parallel_for(a.B * a.T, [&](int64_t b, int64_t e) { kern.store_kv(a, b, e); });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_attention(Napi::Env env, Napi::Object exports) {
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("attentionDecode", Napi::Function::New(env, AttentionDecode));
+  exports.Set("kvStore", Napi::Function::New(env, KvStore));
 }
 
 }  // namespace gptkit

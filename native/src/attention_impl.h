@@ -544,6 +544,140 @@ ATTN_TARGET void backward_heads(const Args& a, int64_t begin, int64_t end) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// KV-cache decoding over a head-major cache of float or f16 (attention_args.h: DecodeArgs): tasks
+// are (b, h). The f32 cache runs forward_rows' arithmetic in forward_rows' order, so decoding gives
+// the bits the strided row path gave; an f16 cache widens each key and value exactly as it reads it
+// (ATTN_F16: 1 AVX-512F vcvtph2ps/vcvtps2ph, 2 F16C on 256 bits, 0 scalar), products in float32.
+
+#if ATTN_F16 == 1 || ATTN_F16 == 2
+#define ATTN_DECODE_TARGET ATTN_F16_TARGET
+#else
+#define ATTN_DECODE_TARGET ATTN_TARGET
+#endif
+
+ATTN_DECODE_TARGET static inline vf ldh(const uint16_t* p) {
+#if ATTN_F16 == 1
+  // The zero-masking forms: GCC 12's plain ones warn of an uninitialised pass-through operand.
+  return (vf)_mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256((const __m256i*)p));
+#elif ATTN_F16 == 2
+  return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p));
+#else
+  vf v;
+  for (int w = 0; w < W; w++) v[w] = f16_to_f32(p[w]);
+  return v;
+#endif
+}
+
+ATTN_DECODE_TARGET static inline void sth(uint16_t* p, vf v) {
+#if ATTN_F16 == 1
+  _mm256_storeu_si256((__m256i*)p, _mm512_maskz_cvtps_ph(0xffff, (__m512)v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#elif ATTN_F16 == 2
+  _mm_storeu_si128((__m128i*)p, _mm256_cvtps_ph((__m256)v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+  for (int w = 0; w < W; w++) p[w] = f32_to_f16(v[w]);
+#endif
+}
+
+// A cached row of D values into float32 vectors, and a float32 row into the cache.
+ATTN_DECODE_TARGET static inline vf ldc(const float* p) { return ld(p); }
+ATTN_DECODE_TARGET static inline vf ldc(const uint16_t* p) { return ldh(p); }
+static inline float getc(const float* p) { return *p; }
+static inline float getc(const uint16_t* p) { return f16_to_f32(*p); }
+
+ATTN_DECODE_TARGET static inline void put_row(float* dst, const float* src, int64_t D) {
+  __builtin_memcpy(dst, src, D * sizeof(float));
+}
+ATTN_DECODE_TARGET static inline void put_row(uint16_t* dst, const float* src, int64_t D) {
+  int64_t d = 0;
+  for (; d + W <= D; d += W) sth(dst + d, ld(src + d));
+  for (; d < D; d++) dst[d] = f32_to_f16(src[d]);
+}
+
+template <typename T>
+ATTN_DECODE_TARGET static inline float dotc(const float* x, const T* y, int64_t D) {
+  vf s = vf{};
+  int64_t d = 0;
+  for (; d + W <= D; d += W) s += ld(x + d) * ldc(y + d);
+  float t = hsum(s);
+  for (; d < D; d++) t += x[d] * getc(y + d);
+  return t;
+}
+
+template <typename T>
+static inline void prefetch_cached(const T* p, int64_t D) {
+  for (int64_t d = 0; d < D * (int64_t)sizeof(T); d += 64) __builtin_prefetch((const char*)p + d);
+}
+
+template <typename T>
+ATTN_DECODE_TARGET static void decode_heads_of(const DecodeArgs& a, int64_t begin, int64_t end) {
+  const int64_t D = a.D, C = a.H * D, Dp = round_up(D, W), Dv = D / W * W;
+  thread_local std::vector<float> buf;
+  float* s = scratch(buf, (size_t)(round_up(a.cap, W) + Dp));
+  float* acc = s + round_up(a.cap, W);
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / a.H, h = task % a.H;
+    const int64_t pos = a.lengths[b];
+    const int64_t lo = a.window > 0 ? std::max<int64_t>(0, pos + 1 - a.window) : 0;
+    const float* q = a.qkv + b * 3 * C + h * D;
+    T* kc = (T*)a.k + (b * a.H + h) * a.cap * D;
+    T* vc = (T*)a.v + (b * a.H + h) * a.cap * D;
+    put_row(kc + pos * D, q + C, D);
+    put_row(vc + pos * D, q + 2 * C, D);
+    float* o = a.out + b * C + h * D;
+    // Scores in s[0, n) for keys lo..pos, padded with −∞ to whole vectors.
+    const int64_t n = pos + 1 - lo, np = round_up(n, W);
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+      if (j + kRowsAhead < n) prefetch_cached(kc + (lo + j + kRowsAhead) * D, D);
+      s[j] = dotc(q, kc + (lo + j) * D, D) * a.scale;
+      mx = std::max(mx, s[j]);
+    }
+    for (int64_t j = 0; j < std::min(n, kRowsAhead); j++) prefetch_cached(vc + (lo + j) * D, D);
+    for (int64_t j = n; j < np; j++) s[j] = -INFINITY;
+    vf sum = vf{};
+    for (int64_t j = 0; j < np; j += W) {
+      vf p = vexp(ld(s + j) - mx);
+      sum += p;
+      st_(s + j, p);
+    }
+    const float l = hsum(sum);
+    std::fill(acc, acc + Dp, 0.0f);
+    for (int64_t j = 0; j < n; j++) {
+      if (j + kRowsAhead < n) prefetch_cached(vc + (lo + j + kRowsAhead) * D, D);
+      const float p = s[j];
+      if (p == 0.0f) continue;
+      const T* vj = vc + (lo + j) * D;
+      for (int64_t d = 0; d < Dv; d += W) st_(acc + d, ld(acc + d) + p * ldc(vj + d));
+      for (int64_t d = Dv; d < D; d++) acc[d] += p * getc(vj + d);
+    }
+    const float inv = 1.0f / l;
+    for (int64_t d = 0; d < D; d++) o[d] = acc[d] * inv;
+  }
+}
+
+ATTN_DECODE_TARGET void decode_heads(const DecodeArgs& a, int64_t begin, int64_t end) {
+  if (a.f16) decode_heads_of<uint16_t>(a, begin, end);
+  else decode_heads_of<float>(a, begin, end);
+}
+
+template <typename T>
+ATTN_DECODE_TARGET static void store_kv_of(const StoreArgs& a, int64_t begin, int64_t end) {
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / a.T, t = task % a.T;
+    const float* src = a.src + b * a.sb + t * a.st;
+    T* dst = (T*)a.cache + ((a.slot0 + b) * a.H * a.cap + a.start[b] + t) * a.D;
+    for (int64_t h = 0; h < a.H; h++) put_row(dst + h * a.cap * a.D, src + h * a.D, a.D);
+  }
+}
+
+ATTN_DECODE_TARGET void store_kv(const StoreArgs& a, int64_t begin, int64_t end) {
+  if (a.f16) store_kv_of<uint16_t>(a, begin, end);
+  else store_kv_of<float>(a, begin, end);
+}
+
+#undef ATTN_DECODE_TARGET
+
 }  // namespace ATTN_NS
 }  // namespace attn
 }  // namespace gptkit

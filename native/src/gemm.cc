@@ -3,7 +3,8 @@
 //   0 transA, 1 transB, 2 m, 3 n, 4 k, 5 alpha, 6 a, 7 aOffset, 8 lda, 9 b, 10 bOffset, 11 ldb,
 //   12 beta (0|1), 13 c, 14 cOffset, 15 ldc, 16 bias (Float32Array | null), 17 batch,
 //   18 strideA, 19 strideB, 20 strideC, 21 bf16 (bool: operands rounded to bfloat16, float32 sums;
-//   vdpbf16ps where bf16_dot_enabled(), else the float32 kernels on rounded panels)
+//   vdpbf16ps where bf16_dot_enabled(), else the float32 kernels on rounded panels), 22 roundC (bool:
+//   each batch's C rounded to bfloat16 once complete)
 // Every buffer is checked against the largest element the call would touch before anything runs:
 // a bad call is a RangeError naming the operand, the shapes and the buffer length, never a crash.
 #include "common.h"
@@ -25,7 +26,7 @@ struct Args {
   float* c; size_t c_len; int64_t c_off, ldc;
   float* bias; size_t bias_len;
   int64_t batch, stride_a, stride_b, stride_c;
-  bool bf16;
+  bool bf16, round_c;
 };
 
 std::string shapes(const Args& g) {
@@ -69,7 +70,7 @@ void check(const Napi::Env& env, const Args& g) {
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() != 22) throw Napi::TypeError::New(env, "gemm: expected 22 arguments, got " + std::to_string(info.Length()));
+  if (info.Length() != 23) throw Napi::TypeError::New(env, "gemm: expected 23 arguments, got " + std::to_string(info.Length()));
   Args g;
   g.ta = bool_arg(info, 0);
   g.tb = bool_arg(info, 1);
@@ -93,6 +94,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.stride_b = int_arg(info, 19);
   g.stride_c = int_arg(info, 20);
   g.bf16 = bool_arg(info, 21);
+  g.round_c = bool_arg(info, 22);
   check(env, g);
   if (g.batch == 1) g.stride_a = g.stride_b = g.stride_c = 0;
 
@@ -108,6 +110,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     P.bias = g.bias;
     P.bias_per_row = false;
     P.round_bf16 = g.bf16;
+    P.round_c = g.round_c;
     return P;
   };
   const bool bf16_dot = g.bf16 && bf16_dot_enabled();  // never off x86-64

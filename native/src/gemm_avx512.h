@@ -21,6 +21,20 @@ namespace avx512 {
 
 constexpr int MR = 14, NR = 32;
 
+// x rounded to the nearest bfloat16 as bf16.h's round_bf16 (nearest even, NaN kept, denormals to ±0),
+// in AVX-512F integer arithmetic.
+GPTKIT_AVX512 static inline __m512 round_bf16_ps(__m512 x) {
+  const __m512i u = _mm512_castps_si512(x);
+  const __mmask16 tiny = _mm512_testn_epi32_mask(u, _mm512_set1_epi32(0x7f800000));  // zero exponent
+  const __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x400000));
+  r = _mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u));
+  r = _mm512_mask_and_epi32(r, tiny, u, _mm512_set1_epi32((int)0x80000000u));
+  return _mm512_castsi512_ps(r);
+}
+
 // The 14×32 kernels' epilogue (shared with gemm_bf16.h): C = alpha·acc (+ C) (+ bias), masked to
 // the tile's valid columns; a strided C goes through the scalar store.
 template <int R>
@@ -60,6 +74,10 @@ GPTKIT_AVX512 __attribute__((always_inline)) static inline void store_tile(const
         v0 = _mm512_add_ps(v0, bias0);
         v1 = _mm512_add_ps(v1, bias1);
       }
+    }
+    if (t.round_bf16) {
+      v0 = round_bf16_ps(v0);
+      v1 = round_bf16_ps(v1);
     }
     _mm512_mask_storeu_ps(row, m0, v0);
     _mm512_mask_storeu_ps(row + 16, m1, v1);

@@ -122,6 +122,7 @@ inline void block(const Problem& P, const Kernels& K, int64_t i0, int64_t i1, in
             t.accumulate = first ? P.accumulate : true;
             t.bias = (first && P.bias) ? P.bias + (P.bias_per_row ? ic + ir : jc + jr) : nullptr;
             t.bias_per_row = P.bias_per_row;
+            t.round_bf16 = P.round_c && pc + kc == P.k;
             kMicro[mr](ke / 2, pa + ir * ke, pb + jr * ke, t);
           }
         }
@@ -137,6 +138,7 @@ inline void gemm_one_bf16(const Problem& P0, int threads) {
   if (P0.m == 0 || P0.n == 0) return;
   if (P0.k == 0) {
     scale_only(P0);
+    if (P0.round_c) round_c(P0);
     return;
   }
   const Kernels& K = avx512::kernels();

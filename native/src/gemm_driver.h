@@ -36,6 +36,9 @@ struct Problem {
   // as they are packed, then multiplied in float32. Every product of two bf16 values is exact in
   // float32, so this differs from vdpbf16ps only in the order of the float32 additions.
   bool round_bf16 = false;
+  // C rounded to bfloat16 once its sum is complete (a product's output under bf16 autocast): in the
+  // bf16 driver's epilogue; gemm.cc rounds C after the other paths.
+  bool round_c = false;
 };
 
 // Where a micro-kernel writes its tile: C = alpha·acc (+ C if accumulate) (+ bias).
@@ -46,6 +49,7 @@ struct Tile {
   bool accumulate;
   const float* bias;  // already offset to the tile's first row/column; null when none
   bool bias_per_row;
+  bool round_bf16 = false;  // round the stored values to bfloat16 (the last depth block of a round_c product)
 };
 
 // kc: depth; a: packed (kc, MR) panel; b: (kc, NR) panel with row stride ldbp (NR when packed).
@@ -102,7 +106,7 @@ inline void store_tile_scalar(const float* acc, int ldt, int mr, const Tile& t) 
       float v = t.alpha * acc[r * ldt + j];
       if (t.accumulate) v += row[j * t.csc];
       if (t.bias) v += t.bias_per_row ? t.bias[r] : t.bias[j];
-      row[j * t.csc] = v;
+      row[j * t.csc] = t.round_bf16 ? round_bf16(v) : v;
     }
   }
 }
@@ -385,7 +389,7 @@ inline void split_blocks(const Problem& P, int mr, int nr, int threads, const Bl
 // a panel of r < MR rows runs the r-row kernel).
 inline Problem oriented(const Problem& P0, int nr) { return (P0.n < nr && P0.m > P0.n) ? transposed(P0) : P0; }
 
-inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
+inline void gemm_compute(const Problem& P0, const Kernels& K, int threads) {
   if (P0.m == 0 || P0.n == 0) return;
   if (P0.k == 0) {
     scale_only(P0);
@@ -405,6 +409,17 @@ inline void gemm_one(const Problem& P0, const Kernels& K, int threads) {
   split_blocks(P, K.mr, K.nr, threads, [&](const Problem& Q, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     gemm_block(Q, K, i0, i1, j0, j1);
   });
+}
+
+// C rounded to bf16 in place (Problem::round_c, after a path whose epilogue does not round).
+inline void round_c(const Problem& P) {
+  for (int64_t i = 0; i < P.m; i++)
+    for (int64_t j = 0; j < P.n; j++) P.c[i * P.rsc + j * P.csc] = round_bf16(P.c[i * P.rsc + j * P.csc]);
+}
+
+inline void gemm_one(const Problem& P, const Kernels& K, int threads) {
+  gemm_compute(P, K, threads);
+  if (P.round_c) round_c(P);
 }
 
 }  // namespace gemm

@@ -36,6 +36,8 @@ export interface GemmParams {
    * (`bf16Path()`), else emulated. Default 'f32'.
    */
   precision?: GemmPrecision;
+  /** Round each batch's C to bfloat16 once its sum is complete (a product's output under bf16 autocast). */
+  roundOutput?: boolean;
 }
 
 export type GemmPrecision = 'f32' | 'bf16';
@@ -92,6 +94,51 @@ export interface AttentionBackward extends AttentionParams {
   betaQ?: 0 | 1; betaK?: 0 | 1; betaV?: 0 | 1;
 }
 
+/** A KV cache's storage: float32, or IEEE half floats as their bits (f16: llama.cpp's default cache type). */
+export type KvArray = Float32Array | Uint16Array;
+
+/**
+ * KV-cache decoding, one new token per row (serve's slot cache): row b's key and value, from its
+ * qkv row, are stored at position lengths[b] of cache slot b; then its query attends over that
+ * slot's keys [lo, lengths[b]], lo = max(0, lengths[b] + 1 − window) when window > 0, else 0.
+ *
+ * Layout: qkv (B, 3·H·headDim), a fused projection's q, k, v per row; the caches k and v are
+ * (slots ≥ B, H, capacity, headDim), head-major, so the keys one query reads are one contiguous run;
+ * out (B, H·headDim), written. A Uint16Array cache holds f16: the new key and value are rounded to
+ * nearest even as they are stored, cached values are widened exactly as they are read, and the
+ * arithmetic is float32 as for a Float32Array cache. lengths[b] must be < capacity.
+ */
+export interface AttentionDecode {
+  batch: number;
+  heads: number;
+  headDim: number;
+  capacity: number;
+  qkv: F32;
+  k: KvArray;
+  v: KvArray;
+  lengths: I32;
+  window: number;
+  scale: number;
+  out: F32;
+}
+
+/**
+ * Stores rows into a cache of attentionDecode's layout: src[srcOffset + b·srcStrideB + t·srcStrideT
+ * + h·headDim + d] goes to slot firstSlot + b, head h, position start[b] + t (rounded to nearest
+ * even for an f16 cache), for b < batch, t < tokens; start[b] + tokens must be ≤ capacity.
+ */
+export interface KvStore {
+  batch: number;
+  tokens: number;
+  heads: number;
+  headDim: number;
+  capacity: number;
+  src: F32; srcOffset: number; srcStrideB: number; srcStrideT: number;
+  cache: KvArray;
+  firstSlot: number;
+  start: I32;
+}
+
 export interface Backend {
   readonly name: 'ts' | 'native';
   /** The code path in use: 'avx512' | 'avx2' | 'neon' | 'portable' for native, 'ts' for ts. */
@@ -105,11 +152,11 @@ export interface Backend {
    * 'emulated' (the float32 kernels on rounded operands: the same products, slower than float32).
    */
   bf16Path(): 'avx512_bf16' | 'emulated';
-  /** x[offset .. offset + n) rounded to the nearest bfloat16 in place (as GemmParams' 'bf16'). */
-  roundBf16(x: F32, offset: number, n: number): void;
 
   attentionForward(p: AttentionForward): void;
   attentionBackward(p: AttentionBackward): void;
+  attentionDecode(p: AttentionDecode): void;
+  kvStore(p: KvStore): void;
 
   /** x (rows, cols) → out; mean and rstd (rows) written for backward. */
   layerNormForward(x: F32, weight: F32, bias: F32 | null, out: F32, mean: F32, rstd: F32, rows: number, cols: number, eps: number): void;

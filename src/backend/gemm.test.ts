@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GemmParams } from './backend.ts';
-import { gemm as tsGemm, roundBf16 as tsRoundBf16, roundToBf16 } from './ts/gemm.ts';
+import { gemm as tsGemm, roundToBf16 } from './ts/gemm.ts';
 import { loadAddon, loadNative, type Addon } from './native/index.ts';
 import { nativeGemm } from './native/gemm.ts';
 import { Rng } from '../util/rng.ts';
@@ -249,9 +249,9 @@ test('bad calls are ShapeErrors naming the operand, the shapes and the buffer le
 test('the raw addon checks its buffers itself: a RangeError, not a crash', () => {
   const addon = requireAddon();
   const f = (n: number) => new Float32Array(n);
-  // Arguments: transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, bias, batch, sA, sB, sC, bf16
+  // Arguments: transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, bias, batch, sA, sB, sC, bf16, roundC
   const call = (over: Record<number, unknown>) => {
-    const args: unknown[] = [false, false, 4, 5, 6, 1, f(24), 0, 6, f(30), 0, 5, 0, f(20), 0, 5, null, 1, 0, 0, 0, false];
+    const args: unknown[] = [false, false, 4, 5, 6, 1, f(24), 0, 6, f(30), 0, 5, 0, f(20), 0, 5, null, 1, 0, 0, 0, false, false];
     for (const [i, v] of Object.entries(over)) args[Number(i)] = v;
     return () => addon.gemm(...args);
   };
@@ -268,7 +268,7 @@ test('the raw addon checks its buffers itself: a RangeError, not a crash', () =>
   assert.throws(call({ 7: -1 }), /RangeError: gemm: A: offset and batch stride must be ≥ 0/);
   assert.throws(call({ 12: 2 }), /RangeError: gemm: beta must be 0 or 1, got 2/);
   assert.throws(call({ 6: new Float64Array(24) }), /TypeError: gemm: argument 6 must be a Float32Array/);
-  assert.throws(() => addon.gemm(false), /TypeError: gemm: expected 22 arguments, got 1/);
+  assert.throws(() => addon.gemm(false), /TypeError: gemm: expected 23 arguments, got 1/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ function roundedCopy(p: GemmParams): GemmParams {
   return { ...p, a: round(p.a), b: round(p.b), precision: 'f32' };
 }
 
-test('bf16 rounding: nearest even, NaN kept, denormals to zero, overflow to infinity; ts and native agree bit for bit', () => {
+test('bf16 rounding: nearest even, NaN kept, denormals to zero, overflow to infinity', () => {
   const f = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0];
   const cases: [number, number][] = [
     [1, 1], [f(0x3f808000), 1], [f(0x3f818000), f(0x3f820000)], [f(0x3f808001), f(0x3f810000)], // ties to even; above the tie
@@ -288,17 +288,62 @@ test('bf16 rounding: nearest even, NaN kept, denormals to zero, overflow to infi
   ];
   for (const [x, want] of cases) assert.ok(Object.is(roundToBf16(x), want), `round(${x}) = ${roundToBf16(x)}, want ${want}`);
   assert.ok(Number.isNaN(roundToBf16(NaN)));
+});
+
+/** Every bf16 path of this machine: vdpbf16ps where the CPU has it, then the emulated one per SIMD level. */
+function bf16Paths(addon: Addon): { level: string; dot: boolean }[] {
+  const paths = (addon.simdLevels() as string[]).map((level) => ({ level, dot: false }));
+  if (addon.bf16Supported()) paths.unshift({ level: 'avx512', dot: true });
+  return paths;
+}
+
+function onPath<T>(addon: Addon, path: { level: string; dot: boolean }, fn: () => T): T {
+  const levels = addon.simdLevels() as string[];
+  try {
+    assert.equal(addon.setSimd(path.level), true);
+    assert.equal(addon.bf16Native(path.dot), path.dot);
+    return fn();
+  } finally {
+    addon.setSimd(levels[0]);
+    addon.bf16Native(true);
+  }
+}
+
+test('roundOutput: C rounded to bf16 once complete, bit for bit as the reference rounds, on every path and store', () => {
+  const addon = requireAddon();
+  const native = nativeGemm(addon);
+  const f = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0];
+  const special = [NaN, Infinity, -Infinity, -0, f(0x00000001), f(0x80400000), f(0x3f808000), f(0x3f818000), f(0x7f7fffff), 1e-30, -3.3e38];
   const rng = new Rng(9);
-  const x = new Float32Array(70000); // over the native kernel's threading threshold
-  for (let i = 0; i < x.length; i++) x[i] = (rng.next() - 0.5) * 2 ** Math.floor(rng.next() * 80 - 40);
-  x.set([NaN, Infinity, -0, f(0x00000001), f(0x3f808000), f(0x7f7fffff)], 100);
-  const a = Float32Array.from(x), b = Float32Array.from(x);
-  tsRoundBf16(a, 3, x.length - 5);
-  nativeGemm(requireAddon()).roundBf16(b, 3, x.length - 5);
-  assert.deepEqual(new Uint32Array(b.buffer), new Uint32Array(a.buffer));
-  assert.equal(a[0], x[0]);
-  assert.equal(a[x.length - 1], x[x.length - 1]);
-  assert.throws(() => nativeGemm(requireAddon()).roundBf16(b, 10, x.length), /roundBf16: range \[10, 70010\) is outside the buffer of 70000 floats/);
+  // A = B = 0 and beta 1: the result is C itself, rounded. 20×40 is stored by the vector epilogue,
+  // 40×3 (solved transposed) by the scalar one.
+  for (const [m, n] of [[20, 40], [40, 3]]) {
+    const p = build({ m, n, k: 1, beta: 1 }, rng);
+    p.a.fill(0);
+    p.b.fill(0);
+    for (let i = 0; i < p.c.length; i++) p.c[i] = i < special.length ? special[i] : (rng.next() - 0.5) * 2 ** Math.floor(rng.next() * 60 - 30);
+    const want = p.c.map((x) => roundToBf16(0 + x)); // alpha·0 + C: −0 becomes +0
+    const ts = Float32Array.from(p.c);
+    tsGemm({ ...p, c: ts, precision: 'bf16', roundOutput: true });
+    assert.deepEqual(new Uint32Array(ts.buffer), new Uint32Array(want.buffer), `ts ${m}×${n}`);
+    for (const path of bf16Paths(addon)) {
+      const got = Float32Array.from(p.c);
+      onPath(addon, path, () => native.gemm({ ...p, c: got, precision: 'bf16', roundOutput: true }));
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `${JSON.stringify(path)} ${m}×${n}`);
+    }
+  }
+  // A real product: every value is a bf16, within half a bf16 step of the unrounded product.
+  const p = build({ m: 70, n: 90, k: 130, bias: true }, rng);
+  const exact = Float32Array.from(p.c);
+  tsGemm({ ...p, c: exact, precision: 'bf16' });
+  for (const path of bf16Paths(addon)) {
+    const got = Float32Array.from(p.c);
+    onPath(addon, path, () => native.gemm({ ...p, c: got, precision: 'bf16', roundOutput: true }));
+    for (let i = 0; i < got.length; i++) {
+      assert.equal(got[i], roundToBf16(got[i]), `${JSON.stringify(path)}: element ${i} is not a bf16 value`);
+      assert.ok(Math.abs(got[i] - exact[i]) <= 2 ** -8 * Math.abs(exact[i]) + 1e-6, `${JSON.stringify(path)}: element ${i} is ${got[i]}, unrounded ${exact[i]}`);
+    }
+  }
 });
 
 test('bf16 ts reference: the float64 product of the rounded operands', () => {
@@ -320,8 +365,7 @@ test('bf16 native: vdpbf16ps and the emulated path on every SIMD level match the
   const addon = requireAddon();
   const native = nativeGemm(addon);
   const levels = addon.simdLevels() as string[];
-  const paths: { level: string; dot: boolean }[] = levels.map((level) => ({ level, dot: false }));
-  if (addon.bf16Supported()) paths.unshift({ level: 'avx512', dot: true });
+  const paths = bf16Paths(addon);
   // Odd depths (a padded last pair), depth over the 512 block (odd and even), and the bf16 driver's
   // own blocks and tiles; the rest reuse the float32 cases, whose GEMV and dot-product shapes run the
   // packed path under bf16.

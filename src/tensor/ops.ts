@@ -10,20 +10,16 @@ import { autocastPrecision, type Precision } from './autocast.ts';
 const be = () => backend();
 
 /** Row-major GEMM on whole buffers; C = op(A)·op(B) (beta 0) or C += … (beta 1). */
-export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: F32, b: F32, c: F32, beta: 0 | 1, bias: F32 | null = null, alpha = 1, precision: Precision = 'f32'): void {
+export function gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: F32, b: F32, c: F32, beta: 0 | 1, bias: F32 | null = null, alpha = 1, precision: Precision = 'f32', roundOutput = false): void {
   be().gemm({
     transA, transB, m, n, k, alpha,
     a, aOffset: 0, lda: transA ? m : k,
     b, bOffset: 0, ldb: transB ? k : n,
     beta, c, cOffset: 0, ldc: n,
-    bias, batch: 1, strideA: 0, strideB: 0, strideC: 0, precision,
+    bias, batch: 1, strideA: 0, strideB: 0, strideC: 0, precision, roundOutput,
   });
 }
 
-/** Under bf16 autocast a product's output is bf16, as torch.autocast's (the next op reads bf16 values). */
-function roundOutput(y: Tensor, precision: Precision): void {
-  if (precision === 'bf16') be().roundBf16(y.data, 0, y.size);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Linear algebra.
@@ -42,8 +38,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     return y;
   }
   const precision = autocastPrecision();
-  gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null, 1, precision);
-  roundOutput(y, precision);
+  // Under bf16 autocast a product's output is bf16, as torch.autocast's: the next op reads bf16 values.
+  gemm(false, true, rows, out, inp, x.data, w.data, y.data, 0, b ? b.data : null, 1, precision, precision === 'bf16');
   y.requiresGrad = record([x, w, b], () => {
     const dy = y.grad;
     if (!dy) return;
@@ -77,11 +73,10 @@ export function matmul(a: Tensor, b: Tensor, transB = false): Tensor {
   const precision = autocastPrecision();
   if (shared) {
     // One GEMM over all rows of a.
-    gemm(false, transB, batch * m, n, k, a.data, b.data, out.data, 0, null, 1, precision);
+    gemm(false, transB, batch * m, n, k, a.data, b.data, out.data, 0, null, 1, precision, precision === 'bf16');
   } else {
-    be().gemm({ transA: false, transB, m, n, k, alpha: 1, a: a.data, aOffset: 0, lda: k, b: b.data, bOffset: 0, ldb: transB ? k : n, beta: 0, c: out.data, cOffset: 0, ldc: n, bias: null, batch, strideA: m * k, strideB: k * n, strideC: m * n, precision });
+    be().gemm({ transA: false, transB, m, n, k, alpha: 1, a: a.data, aOffset: 0, lda: k, b: b.data, bOffset: 0, ldb: transB ? k : n, beta: 0, c: out.data, cOffset: 0, ldc: n, bias: null, batch, strideA: m * k, strideB: k * n, strideC: m * n, precision, roundOutput: precision === 'bf16' });
   }
-  roundOutput(out, precision);
   out.requiresGrad = record([a, b], () => {
     const dc = out.grad;
     if (!dc) return;

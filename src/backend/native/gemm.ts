@@ -2,20 +2,16 @@
 // passes GemmParams positionally to the addon's `gemm` (argument order documented in native/src/gemm.cc).
 import type { Backend, GemmParams } from '../backend.ts';
 import type { Addon } from './index.ts';
-import { checkGemmParams, checkRoundBf16 } from '../ts/gemm.ts';
+import { checkGemmParams } from '../ts/gemm.ts';
 
-export function nativeGemm(addon: Addon): Pick<Backend, 'gemm' | 'bf16Path' | 'roundBf16'> {
+export function nativeGemm(addon: Addon): Pick<Backend, 'gemm' | 'bf16Path'> {
   const gemm = addon.gemm;
   return {
     gemm(p: GemmParams): void {
       checkGemmParams(p);
       gemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.aOffset, p.lda, p.b, p.bOffset, p.ldb, p.beta,
-        p.c, p.cOffset, p.ldc, p.bias, p.batch, p.strideA, p.strideB, p.strideC, p.precision === 'bf16');
+        p.c, p.cOffset, p.ldc, p.bias, p.batch, p.strideA, p.strideB, p.strideC, p.precision === 'bf16', p.roundOutput === true);
     },
     bf16Path: () => (addon.bf16Native() ? 'avx512_bf16' : 'emulated'),
-    roundBf16(x, offset, n) {
-      checkRoundBf16(x, offset, n);
-      addon.roundBf16(x, offset, n);
-    },
   };
 }

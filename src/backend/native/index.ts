@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Backend } from '../backend.ts';
 import { nativeGemm } from './gemm.ts';
 import { nativeAttention } from './attention.ts';
+import { nativeKvCache } from './kv-cache.ts';
 import { nativeKernels, nativeQLinear } from './kernels.ts';
 
 /** The raw addon: functions registered by native/src/*.cc. */
@@ -53,6 +54,7 @@ export function loadNative(): { backend: Backend | null; addon: Addon | null; er
       setThreads: (n: number) => addon.setThreads(n),
       ...nativeGemm(addon),
       ...nativeAttention(addon),
+      ...nativeKvCache(addon),
       ...nativeKernels(addon),
       ...nativeQLinear(addon),
     };

@@ -48,12 +48,6 @@ export function checkGemmParams(p: GemmParams): void {
   }
 }
 
-export function checkRoundBf16(x: F32, offset: number, n: number): void {
-  if (!Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset + n > x.length) {
-    throw new ShapeError(`roundBf16: range [${offset}, ${offset + n}) is outside the buffer of ${x.length} floats`);
-  }
-}
-
 const bits = new Uint32Array(1);
 const asFloat = new Float32Array(bits.buffer);
 
@@ -68,11 +62,6 @@ export function roundToBf16(x: number): number {
   else if ((u & 0x7fffffff) > 0x7f800000) bits[0] = (u | 0x400000) & 0xffff0000;
   else bits[0] = ((u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000) >>> 0;
   return asFloat[0];
-}
-
-export function roundBf16(x: F32, offset: number, n: number): void {
-  checkRoundBf16(x, offset, n);
-  for (let i = offset; i < offset + n; i++) x[i] = roundToBf16(x[i]);
 }
 
 /** The part of an operand a call reads, rounded to bf16 (a copy; the caller's array is untouched). */
@@ -127,7 +116,7 @@ export function gemm(p: GemmParams): void {
         let v = alpha * acc[j];
         if (p.beta === 1) v += c[ci + j];
         if (bias !== null) v += bias[j];
-        c[ci + j] = v;
+        c[ci + j] = p.roundOutput ? roundToBf16(v) : v;
       }
     }
   }

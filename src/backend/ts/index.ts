@@ -1,8 +1,9 @@
 // The TypeScript reference backend: plain loops, single-threaded, runs anywhere. It is the
 // specification the native kernels are tested against, so clarity beats speed here.
 import type { Backend } from '../backend.ts';
-import { gemm, roundBf16 } from './gemm.ts';
+import { gemm } from './gemm.ts';
 import { attentionForward, attentionBackward } from './attention.ts';
+import { attentionDecode, kvStore } from './kv-cache.ts';
 import * as k from './kernels.ts';
 import { qlinear } from './qlinear.ts';
 
@@ -13,9 +14,10 @@ export const tsBackend: Backend = {
   setThreads: () => {},
   gemm,
   bf16Path: () => 'emulated',
-  roundBf16,
   attentionForward,
   attentionBackward,
+  attentionDecode,
+  kvStore,
   layerNormForward: k.layerNormForward,
   layerNormBackward: k.layerNormBackward,
   geluForward: k.geluForward,
