@@ -3,7 +3,9 @@
 random tokens, fp32, AdamW, no dropout. Prints one JSON line: tokens/s (median of timed steps),
 peak RSS, the torch version, its BLAS and the mode. Runs on Debian's PyTorch 1.13 (explicit attention)
 and on PyTorch 2.x (F.scaled_dot_product_attention; with mode 'compile', torch.compile).
-Usage: train_step_ref.py n_layer n_head n_embd block vocab batch threads steps [eager|compile]"""
+With precision 'bf16', the forward pass (model and loss) runs under torch.autocast('cpu', torch.bfloat16):
+the matrix products in bf16, weights, optimizer and the loss's reduction in float32 (train_step_bf16).
+Usage: train_step_ref.py n_layer n_head n_embd block vocab batch threads steps [eager|compile] [f32|bf16]"""
 import json, math, re, resource, sys, time
 import torch
 import torch.nn as nn
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 
 L, H, C, T, V, B, threads, steps = map(int, sys.argv[1:9])
 mode = sys.argv[9] if len(sys.argv) > 9 else 'eager'
+precision = sys.argv[10] if len(sys.argv) > 10 else 'f32'
 SDPA = hasattr(F, 'scaled_dot_product_attention')
 torch.set_num_threads(threads)
 torch.manual_seed(0)
@@ -52,7 +55,12 @@ fwd = torch.compile(model) if mode == 'compile' else model
 x = torch.randint(0, V, (B, T)); y = torch.randint(0, V, (B, T))
 def step():
     opt.zero_grad(set_to_none=True)
-    loss = fwd(x, y); loss.backward(); opt.step()
+    if precision == 'bf16':
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss = fwd(x, y)
+    else:
+        loss = fwd(x, y)
+    loss.backward(); opt.step()
 for _ in range(3 if mode == 'compile' else 2): step()
 times = []
 for _ in range(steps):
@@ -74,4 +82,4 @@ def blas():
     m = re.search(r'BLAS_INFO=(\w+)', torch.__config__.show())
     return m.group(1) if m else 'unknown'
 
-print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": peak_rss_mb(), "threads": threads, "torch": torch.__version__, "blas": blas(), "mode": mode, "sdpa": SDPA}))
+print(json.dumps({"tokens_per_sec": B * T / med, "rss_mb": peak_rss_mb(), "threads": threads, "torch": torch.__version__, "blas": blas(), "mode": mode, "sdpa": SDPA, "precision": precision}))
