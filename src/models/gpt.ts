@@ -134,8 +134,11 @@ export class Block extends Module {
     return this.ln_2.forward(op.add(x, this.mlp.forward(x)));
   }
 
-  /** Inference with a KV cache: x (B, Tnew, C) holds the tokens at cache positions [cache.length, +Tnew). */
-  forwardCached(x: Tensor, cache: KVCache, keyStart: I32 | null): Tensor {
+  /**
+   * Inference with a KV cache: x (B, Tnew, C) holds the tokens at cache positions [cache.length, +Tnew).
+   * Any cache with KVCache's attend() will do (serve's SlotCache keeps its own layout).
+   */
+  forwardCached(x: Tensor, cache: Pick<KVCache, 'attend'>, keyStart: I32 | null): Tensor {
     const attend = (h: Tensor) => {
       const qkv = this.attn.c_attn.forward(h); // (B, Tnew, 3C)
       return this.attn.c_proj.forward(cache.attend(this.layer, qkv, this.cfg.nHead, this.window, keyStart));
