@@ -265,6 +265,81 @@ void check_attention(Simd s, Report& r) {
   }
 }
 
+// KV-cache decoding (attentionDecode's decode_heads) and stores (store_kv) over head-major caches of
+// float and f16: outputs within float tolerance of the portable path, caches bit for bit (the f16
+// conversions round the same way on every path), f16 outputs near the float cache's.
+void check_kv_cache(Simd s, Report& r) {
+  namespace at = gptkit::attn;
+  const at::Kernels K = at::kernels_for(s), ref = at::kernels_for(Simd::Portable);
+  struct KvCase {
+    int64_t B, H, D, cap, window;
+  };
+  const KvCase cases[] = {{1, 1, 1, 3, 0}, {3, 2, 7, 37, 0}, {2, 3, 64, 70, 9}, {4, 1, 65, 20, 0}, {5, 6, 16, 130, 0}};
+  Rng rng(11);
+  for (const KvCase& c : cases) {
+    const int64_t C = c.H * c.D, n = (c.B + 1) * c.H * c.cap * c.D;
+    const std::vector<float> qkv = rng.floats((size_t)(c.B * 3 * C), -2, 2);
+    // The caches hold the same random values, the f16 one rounded; the store below spans f16's
+    // subnormals and overflow (kept out of decoding, where infinite keys would make NaN scores).
+    std::vector<float> k32 = rng.floats((size_t)n, -2, 2), v32 = rng.floats((size_t)n);
+    std::vector<uint16_t> k16(n), v16(n);
+    for (int64_t i = 0; i < n; i++) k16[i] = gptkit::attn::f32_to_f16(k32[i]), v16[i] = gptkit::attn::f32_to_f16(v32[i]);
+    std::vector<int32_t> lengths(c.B);
+    for (int64_t b = 0; b < c.B; b++) lengths[b] = (int32_t)((b * 29 + c.cap - 1) % c.cap);
+    const std::string what = std::string(gptkit::simd_name(s)) + " kv cache B=" + std::to_string(c.B) + " H=" +
+                             std::to_string(c.H) + " D=" + std::to_string(c.D) + " cap=" + std::to_string(c.cap) +
+                             " window=" + std::to_string(c.window);
+    std::vector<float> out32;
+    for (int f16 = 0; f16 < 2; f16++) {
+      at::DecodeArgs a{};
+      a.B = c.B, a.H = c.H, a.D = c.D, a.cap = c.cap, a.window = c.window;
+      a.qkv = qkv.data(), a.f16 = f16 == 1, a.lengths = lengths.data(), a.scale = 1.f / std::sqrt((float)c.D);
+      std::vector<float> kf(k32), vf(v32), kf_ref(k32), vf_ref(v32), out((size_t)(c.B * C)), out_ref(out.size());
+      std::vector<uint16_t> kh(k16), vh(v16), kh_ref(k16), vh_ref(v16);
+      a.k = f16 ? (void*)kh.data() : (void*)kf.data(), a.v = f16 ? (void*)vh.data() : (void*)vf.data(), a.out = out.data();
+      K.decode_heads(a, 0, c.B * c.H);
+      a.k = f16 ? (void*)kh_ref.data() : (void*)kf_ref.data(), a.v = f16 ? (void*)vh_ref.data() : (void*)vf_ref.data();
+      a.out = out_ref.data();
+      ref.decode_heads(a, 0, c.B * c.H);
+      const std::string how = what + (f16 ? " f16" : " f32");
+      r.close(how + " decode out", out, out_ref, 3e-5);
+      if (f16) {
+        r.truth(how + " decode stores k", kh == kh_ref);
+        r.truth(how + " decode stores v", vh == vh_ref);
+        r.close(how + " decode out near the f32 cache's", out, out32, 2e-3);
+      } else {
+        r.same(how + " decode stores k", kf, kf_ref);
+        r.same(how + " decode stores v", vf, vf_ref);
+        out32 = out_ref;
+      }
+      // Stores of T rows into slots 1.. at start[b], values spanning f16's subnormals and overflow.
+      const int64_t T = std::min<int64_t>(3, c.cap);
+      std::vector<float> src((size_t)(c.B * T * C + 7));
+      for (size_t i = 0; i < src.size(); i++) src[i] = rng.uniform(-1, 1) * std::ldexp(1.f, (int)(i % 45) - 27);
+      std::vector<int32_t> start(c.B);
+      for (int64_t b = 0; b < c.B; b++) start[b] = (int32_t)((b * 5) % (c.cap - T + 1));
+      at::StoreArgs st{};
+      st.B = c.B, st.T = T, st.H = c.H, st.D = c.D, st.cap = c.cap, st.src = src.data() + 7, st.sb = T * C, st.st = C;
+      st.f16 = f16 == 1, st.slot0 = 1, st.start = start.data();
+      if (f16) {
+        std::vector<uint16_t> got(k16), want(k16);
+        st.cache = got.data();
+        K.store_kv(st, 0, c.B * T);
+        st.cache = want.data();
+        ref.store_kv(st, 0, c.B * T);
+        r.truth(how + " store", got == want);
+      } else {
+        std::vector<float> got(k32), want(k32);
+        st.cache = got.data();
+        K.store_kv(st, 0, c.B * T);
+        st.cache = want.data();
+        ref.store_kv(st, 0, c.B * T);
+        r.same(how + " store", got, want);
+      }
+    }
+  }
+}
+
 }  // namespace simd_check
 
 namespace simd_check {
@@ -346,10 +421,13 @@ int main(int argc, char** argv) {
     r.truth("kernels dispatch", &gptkit::kern::table_for(s) != &gptkit::kern::table_for(Simd::Portable));
     r.truth("attention dispatch",
             gptkit::attn::kernels_for(s).backward_heads != gptkit::attn::kernels_for(Simd::Portable).backward_heads);
+    r.truth("kv cache dispatch",
+            gptkit::attn::kernels_for(s).decode_heads != gptkit::attn::kernels_for(Simd::Portable).decode_heads);
     simd_check::check_gemm(s, r);
     simd_check::check_gemm_bf16(s, r);
     simd_check::check_kernels(s, r);
     simd_check::check_attention(s, r);
+    simd_check::check_kv_cache(s, r);
     simd_check::check_peak(s, r);
     simd_check::check_qlinear(s, r);
     std::printf("simd_check: %s vs portable: %d checks passed, %d failed\n", gptkit::simd_name(s), r.passed(),
