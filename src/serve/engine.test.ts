@@ -7,7 +7,7 @@ import { GPT, gptConfig, type GptConfig } from '../models/gpt.ts';
 import { generate } from '../generate/generate.ts';
 import { Sampler } from '../generate/sampling.ts';
 import { Rng } from '../util/rng.ts';
-import { BatchEngine, prefillLength, type EngineRequest, type Finished } from './engine.ts';
+import { BatchEngine, PREFILL_TOKENS, prefillGroup, prefillLength, type EngineRequest, type Finished } from './engine.ts';
 
 const V = 97;
 
@@ -140,6 +140,30 @@ test('prompts are prefilled at power-of-two lengths from 16 (few shapes), capped
   engine.submit({ id: 'p', ...req, onToken: (t) => { got.push(t); } });
   while (!engine.idle) engine.step();
   assert.deepEqual(got, alone(m, req), 'padded to 48 (the context), not 64');
+});
+
+test('prompts that come together are prefilled in groups of one padded length, a power of two ≤ PREFILL_TOKENS positions', () => {
+  assert.equal(PREFILL_TOKENS, 256);
+  assert.deepEqual([1, 2, 3, 5, 16, 17].map((n) => prefillGroup(n, 16)), [1, 2, 2, 4, 16, 16]);
+  assert.deepEqual([1, 3, 9].map((n) => prefillGroup(n, 32)), [1, 2, 8]);
+  assert.equal(prefillGroup(5, 256), 1);
+  assert.equal(prefillGroup(5, 512), 1, 'a prompt longer than the budget goes alone');
+  // Eleven requests at once: lengths padded to 16, 32 and 48 (the context), one with maxTokens 0, in
+  // mixed order; each gets the tokens it gets alone, whichever group and slot it was prefilled in.
+  const m = model();
+  const engine = new BatchEngine(m, { maxBatch: 12 });
+  engine.warmUp();
+  const lengths = [3, 20, 16, 40, 1, 33, 9, 17, 2, 12, 5];
+  const reqs = lengths.map((n, i) => ({ at: 0, req: {
+    id: String(i), prompt: prompt(n, i + 20), maxTokens: i === 4 ? 0 : Math.min(8, 48 - n),
+    sampling: i % 3 === 2 ? { temperature: 0.8, topK: 10 } : { greedy: true }, seed: i, eosIds: [],
+  } }));
+  const { tokens, finished } = drive(engine, reqs);
+  for (const { req } of reqs) {
+    assert.deepEqual(tokens.get(req.id), req.maxTokens === 0 ? [] : alone(m, req), `request ${req.id} (prompt ${req.prompt.length})`);
+    assert.equal(finished.get(req.id)?.finishReason, 'length');
+  }
+  assert.ok(engine.idle);
 });
 
 test('warming up leaves the engine as it was: requests after it get the tokens they get alone', () => {

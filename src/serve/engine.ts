@@ -6,18 +6,21 @@
 // each prompt is prefilled and samples its first token; (3) every running request decodes one
 // token; (4) finished requests leave.
 //
-// Each prompt is prefilled on its own, right-padded to a power-of-two length: the work of a
-// request then never depends on which others joined with it, and forward passes come in few
-// shapes. That matters because the tensor buffer pool keeps buffers per size for good, and fresh
-// memory is slow to touch the first time (~8 ms/MB measured in this VM): prompts prefilled together
-// at every (count, length) seen would grow the pool without bound and pay that first touch often. Each request samples with its own settings and
-// its own random stream (seeded), and a row's logits do not depend on the other rows of the batch,
-// so a request's tokens are the same whether it runs alone or beside others.
+// Prompts are right-padded to a power-of-two length and prefilled together, those of one length in
+// groups of a power-of-two count holding at most PREFILL_TOKENS positions (16 prompts of 16 tokens:
+// one pass of 256 rows, whose products run several times faster per row than 16 passes of 16 rows).
+// So forward passes come in few shapes, every one run by warmUp(). That matters because the tensor
+// buffer pool keeps buffers per size for good, and fresh memory is slow to touch the first time
+// (~8 ms/MB measured in this VM): prompts prefilled together at every (count, length) seen would
+// grow the pool without bound and pay that first touch often. Each request samples with its own
+// settings and its own random stream (seeded), and a row's logits do not depend on the other rows
+// of the batch but through float rounding (a product's kernel depends on its row count, decoding
+// alike), so a request's tokens are the same whether it runs alone or beside others (tested greedy).
 import type { GPT } from '../models/gpt.ts';
 import { Sampler, type SamplingOptions } from '../generate/sampling.ts';
 import { Rng } from '../util/rng.ts';
 import { ConfigError } from '../util/errors.ts';
-import { SlotCache } from './slot-cache.ts';
+import { SlotCache, type KvDtype } from './slot-cache.ts';
 
 export type Id = string;
 
@@ -71,10 +74,22 @@ interface Running {
 export interface EngineOptions {
   /** Slots: requests decoded together at most. */
   maxBatch: number;
+  /** KV cache storage (slot-cache.ts): 'f32' (default) or 'f16'. */
+  kvDtype?: KvDtype;
 }
 
 /** Shortest prefill: prompts are padded up to a power of two from here. */
 const MIN_PREFILL = 16;
+
+/** Positions (prompts × padded length) one prefill pass holds at most; a longer prompt goes alone. */
+export const PREFILL_TOKENS = 256;
+
+/** How many prompts of padded length t to prefill in one pass, out of n waiting: a power of two. */
+export function prefillGroup(n: number, t: number): number {
+  let g = 1;
+  while (g * 2 <= n && g * 2 * t <= PREFILL_TOKENS) g *= 2;
+  return g;
+}
 
 /** The padded length a prompt of n tokens is prefilled at (the cache caps it at its capacity). */
 export function prefillLength(n: number): number {
@@ -92,7 +107,7 @@ export class BatchEngine {
 
   constructor(readonly model: GPT, readonly options: EngineOptions) {
     if (!(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) throw new ConfigError(`maxBatch must be an integer ≥ 1, got ${options.maxBatch}`);
-    this.cache = new SlotCache(model, options.maxBatch);
+    this.cache = new SlotCache(model, options.maxBatch, model.config.blockSize, options.kvDtype ?? 'f32');
     this.capacity = this.cache.capacity;
   }
 
@@ -104,7 +119,11 @@ export class BatchEngine {
   warmUp(): void {
     if (!this.idle) throw new ConfigError('warmUp() runs on an idle engine only');
     for (let t = MIN_PREFILL; ; t *= 2) {
-      this.cache.prefill(this.model, [[0]], 0, t);
+      // Every group size a prompt of this length can be prefilled in.
+      for (let g = 1; g <= this.options.maxBatch; g *= 2) {
+        if (g > 1 && g * t > PREFILL_TOKENS) break;
+        this.cache.prefill(this.model, Array.from({ length: g }, () => [0]), 0, t);
+      }
       if (t >= this.capacity) break;
     }
     const tokens = new Int32Array(this.options.maxBatch);
@@ -163,21 +182,37 @@ export class BatchEngine {
     return { admitted, batch, finished, ms: performance.now() - t0 };
   }
 
-  /** Waiting requests into free slots: each prompt prefilled, then each one's first token. */
+  /**
+   * Waiting requests into free slots: the prompts prefilled (grouped by padded length, so a group's
+   * slots are consecutive), then each one's first token, in the order they came.
+   */
   private admit(): number {
     const free = this.options.maxBatch - this.slots.length;
     if (free <= 0 || this.waiting.length === 0) return 0;
     const reqs = this.waiting.splice(0, free);
-    const first = this.slots.length;
     const joined: Running[] = reqs.map((req) => ({
       req, sampler: new Sampler(req.sampling), rng: new Rng(req.seed), eos: new Set(req.eosIds),
       pending: -1, generated: 0, cancelled: false, done: null,
     }));
-    this.slots.push(...joined);
-    joined.forEach((r, b) => {
-      if (r.req.maxTokens === 0) r.done = this.finish(r, 'length');
-      else this.take(r, this.cache.prefill(this.model, [r.req.prompt], first + b, prefillLength(r.req.prompt.length)));
-    });
+    for (const r of joined) if (r.req.maxTokens === 0) r.done = this.finish(r, 'length');
+    const padded = (r: Running) => Math.min(prefillLength(r.req.prompt.length), this.capacity);
+    const order = joined.filter((r) => !r.done).sort((a, b) => padded(a) - padded(b));
+    const first = this.slots.length;
+    this.slots.push(...order, ...joined.filter((r) => r.done));
+    const V = this.model.config.vocabSize;
+    const firstLogits = new Map<Running, Float32Array>();
+    for (let i = 0; i < order.length;) {
+      const t = padded(order[i]);
+      let n = 1;
+      while (i + n < order.length && padded(order[i + n]) === t) n++;
+      const g = prefillGroup(n, t);
+      const group = order.slice(i, i + g);
+      // The logits buffer is the cache's, rewritten by the next pass: each row copied out.
+      const logits = this.cache.prefill(this.model, group.map((r) => r.req.prompt), first + i, t);
+      group.forEach((r, b) => firstLogits.set(r, logits.slice(b * V, (b + 1) * V)));
+      i += g;
+    }
+    for (const r of joined) if (!r.done) this.take(r, firstLogits.get(r)!);
     return reqs.length;
   }
 
