@@ -1,7 +1,8 @@
 // generate_dtype: decoding tokens/s per weight type (f32, bf16, q8_0: models/quantize.ts) at batch 1
 // and 16, for `small` and the GPT-2 124M shape, against llama.cpp at the same type and thread count
 // (node-llama-cpp's prebuilt CPU binary from .llama-check/, loading gptkit's own GGUF export of the
-// same weights; batch 1 — one sequence — only), in the same run. And quant_ppl: perplexity of a
+// same weights at the same type; batch 16 as 16 sequences of one context stepping together, which
+// node-llama-cpp batches into one llama_decode per step), in the same run. And quant_ppl: perplexity of a
 // briefly trained `tiny` on held-out world text with each type (Q8_0's target: within 1% of f32).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ const configs = {
 };
 const PROMPT = 16, NEW = 32;
 const DTYPES: ModelDtype[] = ['f32', 'bf16', 'q8_0'];
-const GGUF_TYPE = { f32: 'F32', bf16: null, q8_0: 'Q8_0' } as const; // llama.cpp's CPU build decodes BF16 GGUFs too, but gptkit exports F32/F16/Q8_0
+const GGUF_TYPE = { f32: 'F32', bf16: 'BF16', q8_0: 'Q8_0' } as const;
 
 /** A byte-level tokenizer of exactly `vocab` tokens: the 256 bytes, then two-byte merges (ids only matter here). */
 function idTokenizer(vocab: number): Tokenizer {
@@ -66,24 +67,29 @@ export async function run(): Promise<void> {
           const tps = (batch * (NEW - 1)) / (full - prefill);
           let ref: number | null = null;
           const ggufType = GGUF_TYPE[dtype];
-          if (llama && batch === 1 && ggufType) {
+          if (llama && ggufType) {
             const file = join(dir, `${name}-${dtype}.gguf`);
             quantizeModel(model, 'f32');
             exportGguf(model, tok, file, { dtype: ggufType });
             quantizeModel(model, dtype);
             const m = await llama.loadModel({ modelPath: file });
-            const ctx = await m.createContext({ contextSize: PROMPT + NEW + 8, threads, batchSize: PROMPT });
-            const seq = ctx.getSequence();
+            const ctx = await m.createContext({ contextSize: PROMPT + NEW + 8, sequences: batch, threads, batchSize: PROMPT * batch });
+            const seqs = Array.from({ length: batch }, () => ctx.getSequence());
+            // One greedy step of every sequence: evaluated concurrently, so node-llama-cpp decodes them as one batch.
+            const step = (inputs: number[][]) => Promise.all(seqs.map(async (seq, b) => {
+              const input = inputs[b];
+              const r = await seq.controlledEvaluate(input.map((t: number, i: number) => (i === input.length - 1 ? [t, { generateNext: { token: true, options: { temperature: 0 } } }] : t)));
+              return [r[input.length - 1].next.token as number];
+            }));
             const decode = async () => {
-              await seq.clearHistory();
-              let input: number[] = prompts[0];
+              await Promise.all(seqs.map((s) => s.clearHistory()));
+              let inputs: number[][] = prompts;
               let t0 = 0;
               for (let k = 0; k < NEW; k++) {
                 if (k === 1) t0 = performance.now(); // after prefill and the first token, as gptkit's figure
-                const r = await seq.controlledEvaluate(input.map((t: number, i: number) => (i === input.length - 1 ? [t, { generateNext: { token: true, options: { temperature: 0 } } }] : t)));
-                input = [r[input.length - 1].next.token as number];
+                inputs = await step(inputs);
               }
-              return (NEW - 1) / ((performance.now() - t0) / 1000);
+              return (batch * (NEW - 1)) / ((performance.now() - t0) / 1000);
             };
             await decode();
             const runs = [await decode(), await decode(), await decode()].sort((a, b) => a - b);
@@ -93,7 +99,7 @@ export async function run(): Promise<void> {
           }
           emit({
             name: 'generate_dtype', config: name, dtype, batch, threads, value: Number(tps.toFixed(1)), unit: 'tokens/s',
-            ref: ref !== null ? `llama.cpp-${ggufType}` : null, ref_value: ref !== null ? Number(ref.toFixed(1)) : null,
+            ref: ref !== null ? `llama.cpp-${ggufType}` : null, ref_value: ref !== null ? Number(ref.toFixed(1)) : null, ratio: ref !== null ? Number((tps / ref).toFixed(3)) : null,
             weight_mb: Number((rep.bytes / 1e6).toFixed(1)), cpu: cpuModel(),
           });
         }

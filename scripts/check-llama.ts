@@ -1,10 +1,10 @@
 // `npm run check:llama`: gptkit's GGUF export checked by llama.cpp itself (node-llama-cpp 3.21.1's
 // prebuilt CPU binary, no build). For a small GPT-2 exported by `gptkit export --format gguf` at F32,
-// F16 and Q8_0:
+// F16, BF16 and Q8_0:
 //   - llama.cpp tokenizes varied text (code, emoji, CJK, whitespace runs, the special tokens' text)
 //     to gptkit's ids;
-//   - its log-probabilities of a text's tokens match gptkit's (F32 within 1e-2; F16 and Q8_0 are
-//     reported, within 2e-2 and 1e-1);
+//   - its log-probabilities of a text's tokens match gptkit's (F32 within 1e-2; F16, BF16 and Q8_0 are
+//     reported, within 2e-2, 1e-1 and 1e-1);
 //   - its greedy continuation equals gptkit's greedy decoding (F32).
 // node-llama-cpp lives in .llama-check/ (installed there on first use from the npm registry with its
 // install script off), not in package.json: with its CUDA, Vulkan and ARM builds it is 730 MB, which
@@ -83,7 +83,7 @@ const greedy = generate(model, [prompt], (l) => argmax(l), { maxTokens: 20 })[0]
 
 const checks: { name: string; ok: boolean; detail: string }[] = [];
 const log = console.log;
-for (const dtype of ['F32', 'F16', 'Q8_0'] as const) {
+for (const dtype of ['F32', 'F16', 'BF16', 'Q8_0'] as const) {
   const file = join(work, `model-${dtype}.gguf`);
   console.log = () => {};
   const code = await main(['export', '--model', join(work, 'ck'), '--format', 'gguf', '--dtype', dtype, '--out', file]);
@@ -98,7 +98,7 @@ for (const dtype of ['F32', 'F16', 'Q8_0'] as const) {
     const out = await seq.controlledEvaluate(scored.map((t, i) => (i + 1 < scored.length ? [t, { generateNext: { probabilities: true } }] : t)));
     let worst = 0;
     for (let i = 0; i + 1 < scored.length; i++) worst = Math.max(worst, Math.abs(Math.log(out[i].next.probabilities.get(scored[i + 1])) - ours[i]));
-    const bound = { F32: 1e-2, F16: 2e-2, Q8_0: 1e-1 }[dtype];
+    const bound = { F32: 1e-2, F16: 2e-2, BF16: 1e-1, Q8_0: 1e-1 }[dtype];
     checks.push({ name: `${dtype}: log-probabilities of ${scored.length - 1} tokens`, ok: worst <= bound, detail: `max |Δ| ${worst.toExponential(2)} (bound ${bound})` });
     if (dtype === 'F32') {
       await seq.clearHistory();

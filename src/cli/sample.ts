@@ -110,7 +110,7 @@ const exportFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint (GPT-2 style: pre-LN, tied, dense), Hugging Face GPT-2 directory or GGUF file' },
   out: { type: 'string', value: 'PATH', help: 'hf: the Hugging Face GPT-2 directory to write (new, empty, or an export gptkit wrote; replaced with --force; never --model itself); gguf: the .gguf file to write (an existing one is replaced only with --force, and only if it is a GGUF file)' },
   format: { type: 'string', value: 'hf|gguf', default: 'hf', choices: ['hf', 'gguf'], help: 'hf: a transformers GPT2LMHeadModel directory; gguf: one file llama.cpp loads (architecture gpt2)' },
-  dtype: { type: 'string', value: 'F32|F16|BF16|Q8_0', default: 'F32', help: 'element type of the weights: hf takes F32, F16 or BF16; gguf takes F32, F16 or Q8_0 (case does not matter)' },
+  dtype: { type: 'string', value: 'F32|F16|BF16|Q8_0', default: 'F32', help: 'element type of the weights: hf takes F32, F16 or BF16; gguf takes F32, F16, BF16 or Q8_0 (case does not matter)' },
   force: { type: 'boolean', help: 'replace an export gptkit wrote in --out (other files there are kept)' },
 };
 

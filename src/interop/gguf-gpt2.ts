@@ -12,10 +12,11 @@ import { specFromTokenList, tokenSymbols } from '../tokenizer/formats.ts';
 import { ConfigError, FileFormatError } from '../util/errors.ts';
 import { GgufValueType, gguf, openGguf, writeGguf, type GgmlTypeName, type GgufFile, type GgufTensorOut, type GgufValue } from './gguf.ts';
 
-export type GgufDtype = 'F32' | 'F16' | 'Q8_0';
-export const GGUF_DTYPES: readonly GgufDtype[] = ['F32', 'F16', 'Q8_0'];
+export type GgufDtype = 'F32' | 'F16' | 'BF16' | 'Q8_0';
+export const GGUF_DTYPES: readonly GgufDtype[] = ['F32', 'F16', 'BF16', 'Q8_0'];
 /** llama.cpp's general.file_type for each. */
-const FILE_TYPE: Record<GgufDtype, number> = { F32: 0, F16: 1, Q8_0: 7 };
+// llama.cpp's llama_ftype: ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_BF16.
+const FILE_TYPE: Record<GgufDtype, number> = { F32: 0, F16: 1, Q8_0: 7, BF16: 32 };
 /** Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type). */
 const NORMAL = 1, CONTROL = 3, USER_DEFINED = 4;
 
