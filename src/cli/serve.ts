@@ -5,6 +5,7 @@ import type { ModelDtype } from '../models/quantize.ts';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
 import { startServer, untrainedNotice } from '../serve/server.ts';
+import type { KvDtype } from '../serve/slot-cache.ts';
 import { startUiServer } from '../serve/ui.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../serve/limits.ts';
 import { backendNotice } from '../backend/index.ts';
@@ -28,6 +29,7 @@ const limitFlags: Record<keyof ServerLimits, [string, string]> = {
 const serveFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
   dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
+  'kv-cache': { type: 'string', value: 'f32|f16', default: 'f32', choices: ['f32', 'f16'], help: 'KV cache storage: f32, or f16 (IEEE half, llama.cpp\'s default: half the memory and half the cache bytes each decoding step reads; keys and values rounded once, when stored)' },
   'model-name': { type: 'string', value: 'NAME', help: "the id clients use as 'model' (default: the directory's name)" },
   ...listenFlags,
   'api-key': { type: 'string', value: 'KEY', help: "require 'Authorization: Bearer KEY' on the API (default: $GPTKIT_API_KEY, else none)" },
@@ -62,7 +64,7 @@ export const serveCommand: Command = {
       console.log(helpText('gptkit serve --model DIR [--port 8080] [--host 127.0.0.1] [--api-key KEY] [--max-batch 16]', 'Serve a model to OpenAI clients (/v1/chat/completions, /v1/completions, …) and in the browser (chat, ranking, dashboard) at /.', serveFlags));
       return 0;
     }
-    const v = p.values as Record<string, unknown> & { model?: string; dtype: ModelDtype; modelName?: string; host: string; port: number; apiKey?: string; rankings: string; prompts?: string; run?: string };
+    const v = p.values as Record<string, unknown> & { model?: string; dtype: ModelDtype; kvCache: KvDtype; modelName?: string; host: string; port: number; apiKey?: string; rankings: string; prompts?: string; run?: string };
     if (!v.model) throw new ConfigError('--model is required');
     checkPort(v.port);
     const limits = {} as ServerLimits;
@@ -76,13 +78,13 @@ export const serveCommand: Command = {
     if (notice) console.error(notice);
     const apiKey = v.apiKey ?? process.env.GPTKIT_API_KEY ?? null;
     const server = await startServer({
-      modelDir: v.model, dtype: v.dtype, modelName: v.modelName, host: v.host, port: v.port, apiKey, limits,
+      modelDir: v.model, dtype: v.dtype, kvCache: v.kvCache, modelName: v.modelName, host: v.host, port: v.port, apiKey, limits,
       ui: { rankingsFile: v.rankings, promptsFile: v.prompts, runDir: v.run },
     });
     const info = server.context.engine.info;
     const chat = 'unavailable' in server.context.chat ? `no chat (${server.context.chat.unavailable})` : 'chat: ChatML';
     if (info.addedTokens.length) console.error(untrainedNotice(info.addedTokens));
-    console.log(`gptkit serve: '${server.modelName}' (${(info.parameters / 1e6).toFixed(1)}M parameters, context ${info.contextLength}, ${chat}, kernels ${info.kernels}) at ${server.url}/v1 — web UI at ${server.url}/`);
+    console.log(`gptkit serve: '${server.modelName}' (${(info.parameters / 1e6).toFixed(1)}M parameters, context ${info.contextLength}, ${chat}, kernels ${info.kernels}, weights ${info.dtype}, KV cache ${info.kvCache}) at ${server.url}/v1 — web UI at ${server.url}/`);
     console.log(`limits: ${Object.entries(limits).map(([k, n]) => `--${limitFlags[k as keyof ServerLimits][0]} ${n}`).join(' ')}${apiKey ? '; API key required' : ''}`);
     const sig = await untilSignal();
     console.log(`gptkit serve: ${sig}: draining (${server.context.engine.stats.inFlight} generations in flight, up to ${limits.drainTimeoutMs} ms)`);

@@ -15,6 +15,8 @@ export interface ModelInfo {
   source: 'gptkit' | 'hf-gpt2' | 'gguf';
   /** Weights for decoding: f32, bf16 or q8_0. */
   dtype: string;
+  /** KV cache storage: f32 or f16. */
+  kvCache: string;
   maxBatch: number;
   /** The kernels the worker runs on, e.g. 'native avx512 ×2' or 'ts ts ×1'. */
   kernels: string;
