@@ -1,12 +1,13 @@
 // What the RLHF commands (sft, rm, dpo) share: the optimisation flags, turning parsed flags into
 // a stage config, and printing the loop's events.
 import { runUnderMpi, ranksFlag } from './mpi-launch.ts';
-import { launchedRanks } from '../train/distributed.ts';
+import { launchedRanks, mpiWorld } from '../train/distributed.ts';
 import { parseFlags, helpText, withConfigFile, type FlagSpecs } from './flags.ts';
 import { readConfigFile } from './config-file.ts';
 import { stepLine, fmtCount } from './progress.ts';
 import { ConfigError } from '../util/errors.ts';
-import type { TrainOptions } from '../train/trainer.ts';
+import { bf16Notice, type TrainOptions } from '../train/trainer.ts';
+import type { Precision } from '../tensor/autocast.ts';
 import type { LoopEvent } from '../pipeline/rlhf-loop.ts';
 
 type Defaults = TrainOptions & { batchSize: number; seed: number; checkpointEvery: number; world: string };
@@ -27,6 +28,7 @@ export function trainingFlags(d: Defaults): FlagSpecs {
     beta2: { type: 'number', range: { min: 0, max: 1, maxExclusive: true }, default: d.beta2, help: 'AdamW β2' },
     eps: { type: 'number', range: { min: 0, minExclusive: true }, default: d.eps, help: 'AdamW ε' },
     'grad-clip': { type: 'number', range: { min: 0 }, default: d.gradClip, help: 'clip the global gradient norm (0 = off)' },
+    precision: { type: 'string', value: 'f32|bf16', choices: ['f32', 'bf16'], default: d.precision, help: "'bf16': mixed precision as torch.autocast (matrix products in bf16; see gptkit pretrain --help)" },
     'eval-every': { type: 'number', range: { min: 0, int: true }, default: d.evalEvery, help: 'validate every N steps (0 = at the end of every epoch)' },
     'checkpoint-every': { type: 'number', range: { min: 0, int: true }, default: d.checkpointEvery, help: 'save out/last/ every N steps (0 = at validations and the end)' },
     seed: { type: 'number', range: { min: 0, int: true }, default: d.seed, help: 'seed for data order and dropout' },
@@ -58,6 +60,8 @@ export function configFromArgs(argv: string[], specs: FlagSpecs, usage: string, 
   for (const [k, val] of Object.entries(v)) if (k !== 'config' && k !== 'json' && k !== 'ranks' && (p.given.has(k) || k in file)) cfg[k] = val;
   cfg.resume = Boolean(v.resume);
   cfg.force = Boolean(v.force);
+  const notice = bf16Notice(v.precision as Precision);
+  if (notice && (mpiWorld()?.rank ?? 0) === 0) console.error(`notice: ${notice}`); // once, not once per rank
   return cfg;
 }
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { makeRlhfFixture } from '../pipeline/rlhf-fixture.ts';
 import { generateWorld, writeWorld } from '../world/index.ts';
 
-function gptkit(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/gptkit.mjs', ...args], { encoding: 'utf8' });
+function gptkit(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/gptkit.mjs', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -28,8 +28,10 @@ test('gptkit sft → rm → ppo, dpo, judge from the command line', async () => 
   assert.equal(r.code, 0, r.stderr);
   const its = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'iteration');
   assert.deepEqual(its.map((e) => e.iteration), [1, 2]);
-  r = gptkit(['dpo', '--model', d('sft'), '--data', fx.prefs, '--val-data', fx.prefsVal, '--steps', '2', '--out', d('dpo')]);
+  // DPO in bf16 mixed precision, on the emulated path: it trains, and says once that bf16 is emulated.
+  r = gptkit(['dpo', '--model', d('sft'), '--data', fx.prefs, '--val-data', fx.prefsVal, '--steps', '2', '--out', d('dpo'), '--precision', 'bf16'], { GPTKIT_BF16: 'emulate' });
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/--precision bf16 is emulated/g)?.length, 1, r.stderr);
   assert.match(r.stdout, /the implicit reward prefers the chosen answer/);
   const world = d('world');
   writeWorld(generateWorld({ seed: 0, size: 'small' }), world);

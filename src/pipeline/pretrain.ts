@@ -5,8 +5,7 @@ import { openMetricsLog } from '../train/metrics-log.ts';
 import { mpiWorld, type Communicator } from '../train/distributed.ts';
 import { join, dirname, resolve } from 'node:path';
 import { GPT, gptConfig, countParams, flopsPerToken, type GptConfig } from '../models/gpt.ts';
-import { Trainer, defaultTrainOptions, type StepEvent, type TrainOptions } from '../train/trainer.ts';
-import type { Precision } from '../tensor/autocast.ts';
+import { Trainer, defaultTrainOptions, bf16Notice, type StepEvent, type TrainOptions } from '../train/trainer.ts';
 import { RandomWindows, SequentialWindows, type TokenArray } from '../train/batches.ts';
 import { saveCheckpoint, loadCheckpoint, loadTrainerState, openCheckpointDir, hasTrainerState } from '../interop/checkpoint.ts';
 import type { OutputDir } from '../util/output.ts';
@@ -82,13 +81,6 @@ export type PretrainEvent =
   | { type: 'notice'; message: string }
   | { type: 'interrupted'; step: number; dir: string; signal: string }
   | { type: 'done'; step: number; dir: string; valLoss: number | null };
-
-/** What to tell a user who asks for bf16 on a CPU without bf16 arithmetic (once, at the start), or null. */
-export function bf16Notice(precision: Precision): string | null {
-  if (precision !== 'bf16' || backend().bf16Path() !== 'emulated') return null;
-  const why = backend().name === 'ts' ? 'the TypeScript kernels have no bf16 arithmetic' : 'this CPU has no AVX512_BF16 (or GPTKIT_BF16=emulate / GPTKIT_SIMD lowered the path)';
-  return `--precision bf16 is emulated: ${why}; products use bf16-rounded operands in float32 arithmetic — the same numbers as native bf16, but slower than --precision f32`;
-}
 
 /** Token ids of every document, each followed by the end-of-text token. */
 async function tokenizeFiles(paths: string[], tok: Tokenizer, textField: string, onError: 'fail' | 'skip', onEvent: (e: PretrainEvent) => void): Promise<TokenArray> {
