@@ -14,6 +14,7 @@
 // GCC 12 warns inside its own AVX-512 shuffle intrinsics (bug 105593: `__Y = __Y` placeholders).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"  // the same placeholders, in _mm512_srli_epi32 (round_bf16_ps)
 
 namespace gptkit {
 namespace gemm {
