@@ -656,9 +656,120 @@ ATTN_DECODE_TARGET static void decode_heads_of(const DecodeArgs& a, int64_t begi
   }
 }
 
+// The same task with headDim = NV·W held in registers: the query's NV vectors, the scores of W keys
+// at a time (W dot-product vectors summed across lanes together, below), and the output row. It
+// does forward_rows' arithmetic in its order, so its bits are decode_heads_of's.
+//
+// Summing W vectors across lanes at once: hsum halves a vector, lane x += lane x + W/2, then
+// x += x + W/4, …; mix_lo/mix_hi (the transposes' shuffles) do one such level for two vectors at
+// once, a's sums in the lanes of its half-blocks and b's in the others, so log2(W) levels turn W
+// vectors into one whose lane l holds the sum of vector bitrev(l): the keys go in bit-reversed.
+static constexpr int bitrev(int x, int w) {
+  int r = 0;
+  for (int b = 1; b < w; b <<= 1) r = (r << 1) | ((x & b) ? 1 : 0);
+  return r;
+}
+
+template <int H>
+ATTN_DECODE_TARGET static inline void sum_lanes(vf* p) {  // p[0, 2H) → p[0, H)
+  for (int i = 0; i < H; i++) {
+    const vf x = p[2 * i], y = p[2 * i + 1];
+    p[i] = mix_lo<H>(x, y, std::make_index_sequence<W>{}) + mix_hi<H>(x, y, std::make_index_sequence<W>{});
+  }
+  if constexpr (H > 1) sum_lanes<H / 2>(p);
+}
+
+template <int NV>
+ATTN_DECODE_TARGET static inline void put_row_regs(float* dst, const float* src) {
+  for (int v = 0; v < NV; v++) st_(dst + v * W, ld(src + v * W));
+}
+template <int NV>
+ATTN_DECODE_TARGET static inline void put_row_regs(uint16_t* dst, const float* src) {
+  for (int v = 0; v < NV; v++) sth(dst + v * W, ld(src + v * W));
+}
+
+template <typename T, int NV>
+ATTN_DECODE_TARGET static void decode_heads_regs(const DecodeArgs& a, int64_t begin, int64_t end) {
+  constexpr int64_t D = NV * W;
+  const int64_t C = a.H * D;
+  thread_local std::vector<float> buf;
+  float* s = scratch(buf, (size_t)round_up(a.cap, W));
+  for (int64_t task = begin; task < end; task++) {
+    const int64_t b = task / a.H, h = task % a.H;
+    const int64_t pos = a.lengths[b];
+    const int64_t lo = a.window > 0 ? std::max<int64_t>(0, pos + 1 - a.window) : 0;
+    const float* q = a.qkv + b * 3 * C + h * D;
+    T* kc = (T*)a.k + (b * a.H + h) * a.cap * D;
+    T* vc = (T*)a.v + (b * a.H + h) * a.cap * D;
+    put_row_regs<NV>(kc + pos * D, q + C);
+    put_row_regs<NV>(vc + pos * D, q + 2 * C);
+    vf qv[NV];
+    for (int v = 0; v < NV; v++) qv[v] = ld(q + v * W);
+    const int64_t n = pos + 1 - lo, np = round_up(n, W);
+    const T* k0 = kc + lo * D;
+    int64_t j = 0;
+    for (; j + W <= n; j += W) {
+      vf part[W];
+#pragma GCC unroll 16
+      for (int u = 0; u < W; u++) {
+        const T* kr = k0 + (j + u) * D;
+        if (j + u + kRowsAhead < n) prefetch_cached(kr + kRowsAhead * D, D);
+        vf acc = vf{};
+        for (int v = 0; v < NV; v++) acc += qv[v] * ldc(kr + v * W);
+        part[bitrev(u, W)] = acc;
+      }
+      sum_lanes<W / 2>(part);
+      st_(s + j, part[0] * a.scale);
+    }
+    for (; j < n; j++) {
+      const T* kr = k0 + j * D;
+      vf acc = vf{};
+      for (int v = 0; v < NV; v++) acc += qv[v] * ldc(kr + v * W);
+      s[j] = hsum(acc) * a.scale;
+    }
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < n; i++) mx = std::max(mx, s[i]);
+    for (int64_t i = 0; i < std::min(n, kRowsAhead); i++) prefetch_cached(vc + (lo + i) * D, D);
+    for (int64_t i = n; i < np; i++) s[i] = -INFINITY;
+    vf sum = vf{};
+    for (int64_t i = 0; i < np; i += W) {
+      vf p = vexp(ld(s + i) - mx);
+      sum += p;
+      st_(s + i, p);
+    }
+    const float l = hsum(sum);
+    vf o[NV];
+    for (int v = 0; v < NV; v++) o[v] = vf{};
+    const T* v0 = vc + lo * D;
+    for (int64_t i = 0; i < n; i++) {
+      if (i + kRowsAhead < n) prefetch_cached(v0 + (i + kRowsAhead) * D, D);
+      const float p = s[i];
+      if (p == 0.0f) continue;
+      const T* vr = v0 + i * D;
+      for (int v = 0; v < NV; v++) o[v] = o[v] + p * ldc(vr + v * W);
+    }
+    const float inv = 1.0f / l;
+    float* out = a.out + b * C + h * D;
+    for (int v = 0; v < NV; v++) st_(out + v * W, o[v] * inv);
+  }
+}
+
+template <typename T>
+ATTN_DECODE_TARGET static void decode_heads_for(const DecodeArgs& a, int64_t begin, int64_t end) {
+  switch (a.D % W == 0 ? a.D / W : 0) {
+    case 1: return decode_heads_regs<T, 1>(a, begin, end);
+    case 2: return decode_heads_regs<T, 2>(a, begin, end);
+    case 3: return decode_heads_regs<T, 3>(a, begin, end);
+    case 4: return decode_heads_regs<T, 4>(a, begin, end);
+    case 6: return decode_heads_regs<T, 6>(a, begin, end);
+    case 8: return decode_heads_regs<T, 8>(a, begin, end);
+    default: return decode_heads_of<T>(a, begin, end);
+  }
+}
+
 ATTN_DECODE_TARGET void decode_heads(const DecodeArgs& a, int64_t begin, int64_t end) {
-  if (a.f16) decode_heads_of<uint16_t>(a, begin, end);
-  else decode_heads_of<float>(a, begin, end);
+  if (a.f16) decode_heads_for<uint16_t>(a, begin, end);
+  else decode_heads_for<float>(a, begin, end);
 }
 
 template <typename T>
