@@ -7,7 +7,9 @@
 // and the same load through nginx to each: 16 concurrent greedy streams of 128 tokens (16-token
 // prompts) on the `small` config with random weights, like the `serve` benchmark. Figures: aggregate
 // tokens/s of C against A and against B, TTFT p50/p99 of both sides. Rounds are interleaved
-// (A, B, C, A, …) so a noisy neighbour hits every side alike; median of 7.
+// (A, B, C, A, …) so a noisy neighbour hits every side alike; median of 7. On a shared machine the
+// servers get what the neighbours leave, so each side also reports tokens per CPU-second its servers
+// used (utime + stime from /proc): what a core buys, whatever the load.
 // Needs nginx (apt-get install nginx): without it the figures are null and stderr says why.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -84,7 +86,17 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
 }
 
-interface Setup { label: string; servers: number; threads: number; url: string; ports: number[]; tps: number[]; ttft: number[] }
+interface Setup { label: string; servers: number; threads: number; url: string; ports: number[]; pids: number[]; tps: number[]; ttft: number[]; cpuSec: number }
+
+/** CPU seconds (user + system, every thread) a process has used; 0 where /proc is not there. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return 0;
+  }
+}
 
 export async function run(): Promise<void> {
   const cpu = cpuModel();
@@ -106,7 +118,7 @@ export async function run(): Promise<void> {
     const committed = readFileSync(join(root, 'deploy', 'nginx.conf'), 'utf8');
 
     const start = async (label: string, servers: number, threads: number): Promise<Setup> => {
-      const ports: number[] = [];
+      const ports: number[] = [], pids: number[] = [];
       let errors = '';
       for (let i = 0; i < servers; i++) {
         const port = await freePort();
@@ -116,6 +128,7 @@ export async function run(): Promise<void> {
         p.stderr!.on('data', (d) => { errors += d; });
         procs.push(p);
         ports.push(port);
+        pids.push(p.pid!);
       }
       // The committed file: its listen port and upstream servers replaced (the second server line
       // dropped for one server).
@@ -133,14 +146,16 @@ export async function run(): Promise<void> {
       for (const port of ports) await waitFor(`http://127.0.0.1:${port}/health`, () => errors);
       const url = `http://127.0.0.1:${front}`;
       await waitFor(`${url}/health`, () => errors);
-      return { label, servers, threads, url, ports, tps: [], ttft: [] };
+      return { label, servers, threads, url, ports, pids, tps: [], ttft: [], cpuSec: 0 };
     };
     // A server idles at no CPU while another side runs, so all of them stay up and rounds interleave.
     const sides = [await start(labels[0], 1, h), await start(labels[1], 1, 2 * h), await start(labels[2], 2, h)];
     const round = async (s: Setup, salt: number) => {
+      const cpu0 = s.pids.reduce((a, p) => a + cpuSeconds(p), 0);
       const t0 = performance.now();
       const all = await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(s.url, salt + i)));
-      return { tps: (STREAMS * NEW) / ((performance.now() - t0) / 1000), ttft: all.map((x) => x.ttft) };
+      const sec = (performance.now() - t0) / 1000;
+      return { tps: (STREAMS * NEW) / sec, ttft: all.map((x) => x.ttft), cpu: s.pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0 };
     };
     // Warm-up: one stream alone, then a concurrent round (the first batch of each shape is slow).
     for (const s of sides) {
@@ -153,8 +168,9 @@ export async function run(): Promise<void> {
         const r = await round(s, (rep + 1) * 1000);
         s.tps.push(r.tps);
         s.ttft.push(...r.ttft);
+        s.cpuSec += r.cpu;
       }
-      log(`rep ${rep}: ${sides.map((s) => `${s.label} ${s.tps.at(-1)!.toFixed(1)} tok/s`).join(', ')}`);
+      log(`rep ${rep}: ${sides.map((s) => `${s.label} ${s.tps.at(-1)!.toFixed(1)} tok/s`).join(', ')} (load ${loadavg()[0].toFixed(2)})`);
     }
     const load1 = loadavg()[0];
     // Both servers of C took a share (least_conn): from their /metrics.
@@ -165,13 +181,15 @@ export async function run(): Promise<void> {
     const [, , two] = sides;
     const perServer = await Promise.all(two.ports.map(served));
     const ms = (x: number) => Number((x * 1000).toFixed(1));
-    const fig = (s: Setup) => ({ value: Number(median(s.tps).toFixed(1)), p50: ms(percentile(s.ttft, 0.5)), p99: ms(percentile(s.ttft, 0.99)) });
+    const perCpu = (s: Setup) => (s.cpuSec > 0 ? Number(((REPS * STREAMS * NEW) / s.cpuSec).toFixed(1)) : null);
+    const fig = (s: Setup) => ({ value: Number(median(s.tps).toFixed(1)), p50: ms(percentile(s.ttft, 0.5)), p99: ms(percentile(s.ttft, 0.99)), perCpu: perCpu(s) });
     const c = fig(two);
     for (const ref of sides.slice(0, 2)) {
       const r = fig(ref);
       emit({
         ...base, servers: 2, threads_per_server: h, value: c.value, ref: ref.label, ref_value: r.value,
         ttft_p50_ms: c.p50, ttft_p99_ms: c.p99, ref_ttft_p50_ms: r.p50, ref_ttft_p99_ms: r.p99,
+        tokens_per_cpu_sec: c.perCpu, ref_tokens_per_cpu_sec: r.perCpu,
         requests_per_server: perServer, front: 'nginx (deploy/nginx.conf)', load_avg: [Number(load0.toFixed(2)), Number(load1.toFixed(2))],
       });
     }
