@@ -59,23 +59,30 @@ GPTKIT_AVX512BF16 static void micro(int64_t pairs, const uint16_t* a, const uint
   avx512::store_tile<R>(c0, c1, t);
 }
 
-// A float32 panel (kc, w), rows w floats apart (w ≤ 32), → bf16 depth pairs (⌈kc/2⌉, w, 2).
-GPTKIT_AVX512BF16 static void to_pairs(const float* src, int64_t kc, int w, uint16_t* dst) {
+// A float32 panel (kc, w), rows ld floats apart (w ≤ 32), → bf16 depth pairs (⌈kc/2⌉, wpad, 2), the
+// columns from w to wpad zero. The source is a staged panel (ld = w), or the operand itself where its
+// rows are the depth steps (a transposed A, a B not transposed): then no float32 copy is made.
+GPTKIT_AVX512BF16 static void to_pairs(const float* src, int64_t ld, int64_t kc, int w, int wpad, uint16_t* dst) {
   // Lane 2j takes word j (depth p), lane 2j + 1 word 16 + j (depth p + 1).
   alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
                                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i idx = _mm512_load_si512(kInterleave);
   for (int64_t p = 0; p < kc; p += 2) {
-    const float* lo = src + p * w;
-    const float* hi = lo + w;
-    uint16_t* out = dst + p * w;  // pair p/2 starts at (p/2)·2w
-    for (int c = 0; c < w; c += 16) {
-      const int n = std::min(16, w - c);
+    const float* lo = src + p * ld;
+    const float* hi = lo + ld;
+    if (p + 2 * kPackAhead + 1 < kc) {  // rows far apart: see kPackAhead
+      prefetch_run(lo + 2 * kPackAhead * ld, w);
+      prefetch_run(lo + (2 * kPackAhead + 1) * ld, w);
+    }
+    uint16_t* out = dst + p * wpad;  // pair p/2 starts at (p/2)·2·wpad
+    for (int c = 0; c < wpad; c += 16) {
+      const int n = std::max(0, std::min(16, w - c));
       const __mmask16 m = n == 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
       const __m512 vlo = _mm512_maskz_loadu_ps(m, lo + c);
       const __m512 vhi = p + 1 < kc ? _mm512_maskz_loadu_ps(m, hi + c) : _mm512_setzero_ps();
       const __m512i v = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(vhi, vlo));
-      const __mmask32 sm = n == 16 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (2 * n)) - 1);
+      const int lanes = std::min(16, wpad - c);  // stored: the valid columns and their zero padding
+      const __mmask32 sm = lanes == 16 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (2 * lanes)) - 1);
       _mm512_mask_storeu_epi16(out + 2 * c, sm, v);
     }
   }
@@ -93,8 +100,8 @@ inline void block(const Problem& P, const Kernels& K, int64_t i0, int64_t i1, in
   // The buffers hold floats; a bf16 panel takes half as many.
   uint16_t* pa = reinterpret_cast<uint16_t*>(bufs.get(kBufA, (size_t)(mc_step * kc_even + 1) / 2));
   uint16_t* pb = reinterpret_cast<uint16_t*>(bufs.get(kBufB, (size_t)(kc_even * ((nc_step + NR - 1) / NR * NR) + 1) / 2));
-  // Float32 staging: one B panel, or a whole A block (packed in one pass, as the float32 driver
-  // does: per-panel packing of a transposed A reads its rows in short strided runs, 30% slower).
+  // Float32 staging where the operand's rows are not the depth steps (A not transposed, B transposed):
+  // one B panel, or a whole A block, transposed by the float32 packers' 16×16 in-register transposes.
   float* staged = bufs.get(kBufX, (size_t)kc_step * std::max<int64_t>(NR, mc_step));
 
   for (int64_t jc = j0; jc < j1; jc += nc_step) {
@@ -103,13 +110,28 @@ inline void block(const Problem& P, const Kernels& K, int64_t i0, int64_t i1, in
       const int64_t kc = std::min(kc_step, P.k - pc), ke = (kc + 1) / 2 * 2;
       const bool first = pc == 0;
       for (int64_t jr = 0; jr < nc; jr += NR) {
-        K.pack_b(P, pc, kc, jc + jr, std::min<int64_t>(NR, nc - jr), NR, staged);  // zero-padded to NR columns
-        to_pairs(staged, kc, NR, pb + jr * ke);
+        const int w = (int)std::min<int64_t>(NR, nc - jr);
+        if (!P.tb) {
+          to_pairs(P.b + pc * P.ldb + jc + jr, P.ldb, kc, w, NR, pb + jr * ke);
+        } else {
+          K.pack_b(P, pc, kc, jc + jr, w, NR, staged);  // transposed 16×16 at a time, zero-padded to NR columns
+          to_pairs(staged, NR, kc, NR, NR, pb + jr * ke);
+        }
       }
       for (int64_t ic = i0; ic < i1; ic += mc_step) {
         const int64_t mc = std::min(mc_step, i1 - ic);
-        K.pack_a(P, ic, mc, pc, kc, MR, staged);  // panels of (kc, r) floats, kc·MR apart
-        for (int64_t ir = 0; ir < mc; ir += MR) to_pairs(staged + ir * kc, kc, (int)std::min<int64_t>(MR, mc - ir), pa + ir * ke);
+        if (P.ta) {
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int r = (int)std::min<int64_t>(MR, mc - ir);
+            to_pairs(P.a + pc * P.lda + ic + ir, P.lda, kc, r, r, pa + ir * ke);
+          }
+        } else {
+          K.pack_a(P, ic, mc, pc, kc, MR, staged);  // transposed: panels of (kc, r) floats, kc·MR apart
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int r = (int)std::min<int64_t>(MR, mc - ir);
+            to_pairs(staged + ir * kc, r, kc, r, r, pa + ir * ke);
+          }
+        }
         for (int64_t jr = 0; jr < nc; jr += NR) {
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = (int)std::min<int64_t>(MR, mc - ir);
