@@ -5,7 +5,7 @@ import type { ModelDtype } from '../models/quantize.ts';
 import type { Command } from './main.ts';
 import { parseFlags, helpText, type FlagSpecs } from './flags.ts';
 import { startServer, untrainedNotice } from '../serve/server.ts';
-import type { KvDtype } from '../serve/slot-cache.ts';
+import { DEFAULT_KV_CACHE, type KvDtype } from '../serve/slot-cache.ts';
 import { startUiServer } from '../serve/ui.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../serve/limits.ts';
 import { backendNotice } from '../backend/index.ts';
@@ -29,7 +29,7 @@ const limitFlags: Record<keyof ServerLimits, [string, string]> = {
 const serveFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory' },
   dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
-  'kv-cache': { type: 'string', value: 'f32|f16', default: 'f32', choices: ['f32', 'f16'], help: 'KV cache storage: f32, or f16 (IEEE half, llama.cpp\'s default: half the memory and half the cache bytes each decoding step reads; keys and values rounded once, when stored)' },
+  'kv-cache': { type: 'string', value: 'f16|f32', default: DEFAULT_KV_CACHE, choices: ['f16', 'f32'], help: 'KV cache storage: f16 (IEEE half, llama.cpp\'s default: half the memory and half the cache bytes each decoding step reads; keys and values rounded once, when stored; logits move by ~1e-4) or f32 (the bits of gptkit generate)' },
   'model-name': { type: 'string', value: 'NAME', help: "the id clients use as 'model' (default: the directory's name)" },
   ...listenFlags,
   'api-key': { type: 'string', value: 'KEY', help: "require 'Authorization: Bearer KEY' on the API (default: $GPTKIT_API_KEY, else none)" },

@@ -11,7 +11,7 @@ import { basename, resolve } from 'node:path';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { ChatTemplate, readChatTemplate } from '../rlhf/chat-template.ts';
 import { EngineClient } from './engine-client.ts';
-import type { KvDtype } from './slot-cache.ts';
+import { DEFAULT_KV_CACHE, type KvDtype } from './slot-cache.ts';
 import { createApp, type AppState } from './app.ts';
 import { ServerMetrics } from './metrics.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits.ts';
@@ -23,7 +23,7 @@ export interface ServerOptions {
   modelDir: string;
   /** Weights for decoding (models/quantize.ts); default f32. */
   dtype?: ModelDtype;
-  /** KV cache storage (slot-cache.ts): f32 (default) or f16. */
+  /** KV cache storage (slot-cache.ts): f16 (default) or f32. */
   kvCache?: KvDtype;
   /** The name clients use in `model` (default: the model directory's name). */
   modelName?: string;
@@ -62,7 +62,7 @@ export function untrainedNotice(added: { token: string; id: number }[]): string 
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const engine = await EngineClient.start({ modelDir: opts.modelDir, maxBatch: limits.maxBatch, dtype: opts.dtype ?? 'f32', kvCache: opts.kvCache ?? 'f32' });
+  const engine = await EngineClient.start({ modelDir: opts.modelDir, maxBatch: limits.maxBatch, dtype: opts.dtype ?? 'f32', kvCache: opts.kvCache ?? DEFAULT_KV_CACHE });
   const tokenizer = engine.tokenizer;
   const metrics = new ServerMetrics(() => ({ ...engine.stats }));
   engine.onStep = () => { metrics.decodeSteps++; };

@@ -24,6 +24,8 @@ import { ConfigError } from '../util/errors.ts';
 
 export type KvDtype = 'f32' | 'f16';
 export const KV_DTYPES: readonly KvDtype[] = ['f32', 'f16'];
+/** What gptkit serve and chat store (the SlotCache class itself defaults to f32: generate's bits). */
+export const DEFAULT_KV_CACHE: KvDtype = 'f16';
 
 /** What the cache is asked to do in the forward pass now under way. */
 type Pass =
