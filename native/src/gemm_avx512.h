@@ -85,20 +85,23 @@ GPTKIT_AVX512 __attribute__((always_inline)) static inline void store_tile(const
   }
 }
 
+// The 14×32 kernels' start (shared with gemm_bf16.h): zero accumulators, and the C tile warmed while
+// the product runs (it is read once at the end).
 template <int R>
-GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t) {
-  __m512 c0[R], c1[R];
+GPTKIT_AVX512 __attribute__((always_inline)) static inline void start_tile(__m512* c0, __m512* c1, const Tile& t) {
 #pragma GCC unroll 16
   for (int r = 0; r < R; r++) {
     c0[r] = _mm512_setzero_ps();
     c1[r] = _mm512_setzero_ps();
-  }
-  // Warm the C tile while the product runs (it is read once at the end).
-#pragma GCC unroll 16
-  for (int r = 0; r < R; r++) {
     _mm_prefetch((const char*)(t.c + r * t.rsc), _MM_HINT_T0);
     _mm_prefetch((const char*)(t.c + r * t.rsc + 16), _MM_HINT_T0);
   }
+}
+
+template <int R>
+GPTKIT_AVX512 static void micro(int64_t kc, const float* a, const float* b, int64_t ldbp, const Tile& t) {
+  __m512 c0[R], c1[R];
+  start_tile<R>(c0, c1, t);
   for (int64_t p = 0; p < kc; p++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 16

@@ -33,16 +33,7 @@ constexpr int64_t kMC = 14 * 16, kKC = 512, kNC = 3072;
 template <int R>
 GPTKIT_AVX512BF16 static void micro(int64_t pairs, const uint16_t* a, const uint16_t* b, const Tile& t) {
   __m512 c0[R], c1[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; r++) {
-    c0[r] = _mm512_setzero_ps();
-    c1[r] = _mm512_setzero_ps();
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < R; r++) {
-    _mm_prefetch((const char*)(t.c + r * t.rsc), _MM_HINT_T0);
-    _mm_prefetch((const char*)(t.c + r * t.rsc + 16), _MM_HINT_T0);
-  }
+  avx512::start_tile<R>(c0, c1, t);
   for (int64_t p = 0; p < pairs; p++) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32);
 #pragma GCC unroll 16
@@ -135,15 +126,7 @@ inline void block(const Problem& P, const Kernels& K, int64_t i0, int64_t i1, in
         for (int64_t jr = 0; jr < nc; jr += NR) {
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = (int)std::min<int64_t>(MR, mc - ir);
-            Tile t;
-            t.c = P.c + (ic + ir) * P.rsc + (jc + jr) * P.csc;
-            t.rsc = P.rsc;
-            t.csc = P.csc;
-            t.nr = (int)std::min<int64_t>(NR, nc - jr);
-            t.alpha = P.alpha;
-            t.accumulate = first ? P.accumulate : true;
-            t.bias = (first && P.bias) ? P.bias + (P.bias_per_row ? ic + ir : jc + jr) : nullptr;
-            t.bias_per_row = P.bias_per_row;
+            Tile t = tile_at(P, ic + ir, jc + jr, (int)std::min<int64_t>(NR, nc - jr), first);
             t.round_bf16 = P.round_c && pc + kc == P.k;
             kMicro[mr](ke / 2, pa + ir * ke, pb + jr * ke, t);
           }

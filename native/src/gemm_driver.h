@@ -212,6 +212,21 @@ inline void pack_b(const Problem& P, int64_t p0, int64_t kc, int64_t j0, int64_t
   }
 }
 
+// The tile of C at rows i, columns j (nr of them) for the depth block starting at pc: alpha, the
+// old C (beta) and the bias apply in the first depth block only, later ones add to it.
+inline Tile tile_at(const Problem& P, int64_t i, int64_t j, int nr, bool first) {
+  Tile t;
+  t.c = P.c + i * P.rsc + j * P.csc;
+  t.rsc = P.rsc;
+  t.csc = P.csc;
+  t.nr = nr;
+  t.alpha = P.alpha;
+  t.accumulate = first ? P.accumulate : true;
+  t.bias = (first && P.bias) ? P.bias + (P.bias_per_row ? i : j) : nullptr;
+  t.bias_per_row = P.bias_per_row;
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Block sizes: split a length into equal steps (a multiple of `unit`) no longer than `cap`, so a
 // dimension just over the cap does not leave a sliver (k = 260 runs as 2×130, not 256 + 4).
@@ -264,15 +279,7 @@ inline void gemm_block(const Problem& P, const Kernels& K, int64_t i0, int64_t i
           }
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int mr = (int)std::min<int64_t>(MR, mc - ir);
-            Tile t;
-            t.c = P.c + (ic + ir) * P.rsc + (jc + jr) * P.csc;
-            t.rsc = P.rsc;
-            t.csc = P.csc;
-            t.nr = nr;
-            t.alpha = P.alpha;
-            t.accumulate = first ? P.accumulate : true;
-            t.bias = (first && P.bias) ? P.bias + (P.bias_per_row ? ic + ir : jc + jr) : nullptr;
-            t.bias_per_row = P.bias_per_row;
+            const Tile t = tile_at(P, ic + ir, jc + jr, nr, first);
             K.micro[mr](kc, pa + ir * kc, bp, ldbp, t);
           }
         }
