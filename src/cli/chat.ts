@@ -12,6 +12,7 @@ import { chatTemplateFor, untrainedNotice } from '../serve/server.ts';
 import { Sampler } from '../generate/sampling.ts';
 import { backendNotice } from '../backend/index.ts';
 import { ConfigError, GptkitError } from '../util/errors.ts';
+import { DEFAULT_KV_CACHE, type KvDtype } from '../serve/slot-cache.ts';
 
 const chatFlags: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'gptkit checkpoint or Hugging Face GPT-2 directory (with the ChatML tokens: e.g. from gptkit sft)' },
@@ -22,6 +23,7 @@ const chatFlags: FlagSpecs = {
   'max-tokens': { type: 'number', default: 256, help: 'tokens per answer at most' },
   seed: { type: 'number', default: 0, help: 'seed of the first answer (the next answers use the next seeds)' },
   dtype: { type: 'string', value: 'f32|bf16|q8_0', default: 'f32', choices: ['f32', 'bf16', 'q8_0'], help: 'weights for decoding: f32, or a narrow copy read as stored (bf16: 2 bytes a weight, q8_0: ggml\'s 8-bit blocks, 1.06 bytes)' },
+  'kv-cache': { type: 'string', value: 'f16|f32', default: DEFAULT_KV_CACHE, choices: ['f16', 'f32'], help: 'KV cache storage, as gptkit serve\'s (f32: the bits of gptkit generate)' },
 };
 
 const HELP = [
@@ -41,14 +43,14 @@ export const chatCommand: Command = {
       console.log(helpText('gptkit chat --model DIR [--system TEXT] [--temperature 0.7] [--max-tokens 256]', `A multi-turn conversation in the ChatML format; answers stream as they are decoded.\n\n${HELP}`, chatFlags));
       return 0;
     }
-    const v = p.values as { model?: string; system?: string; temperature: number; topP: number; topK: number; maxTokens: number; seed: number; dtype: ModelDtype };
+    const v = p.values as { model?: string; system?: string; temperature: number; topP: number; topK: number; maxTokens: number; seed: number; dtype: ModelDtype; kvCache: KvDtype };
     if (!v.model) throw new ConfigError('--model is required');
     if (!(Number.isInteger(v.maxTokens) && v.maxTokens >= 1)) throw new ConfigError(`--max-tokens must be an integer ≥ 1, got ${v.maxTokens}`);
     const sampling = { temperature: v.temperature, topP: v.topP, topK: v.topK };
     new Sampler(sampling); // bad settings are refused now, not at the first message
     const notice = backendNotice();
     if (notice) console.error(notice);
-    const engine = await EngineClient.start({ modelDir: v.model, maxBatch: 1, dtype: v.dtype });
+    const engine = await EngineClient.start({ modelDir: v.model, maxBatch: 1, dtype: v.dtype, kvCache: v.kvCache });
     try {
       const template = chatTemplateFor(v.model, engine.tokenizer);
       if ('unavailable' in template) throw new ConfigError(`${v.model} cannot chat: ${template.unavailable}`);
