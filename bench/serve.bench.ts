@@ -2,6 +2,7 @@
 // `gptkit serve` (HTTP on loopback, SSE, the engine in its worker thread) against one stream alone
 // on the same server, for the `small` config with random weights; and time to first token
 // (p50/p99) under that load. Prompts are token ids, so every stream has the same length of work.
+// Two lines: the server's default KV cache (f16), then f32.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { Rng } from '../src/util/rng.ts';
 import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
 import { saveCheckpoint } from '../src/interop/checkpoint.ts';
 import { startServer } from '../src/serve/server.ts';
+import { DEFAULT_KV_CACHE, type KvDtype } from '../src/serve/slot-cache.ts';
 
 const SMALL = { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, vocabSize: 4096 };
 const STREAMS = 16;
@@ -74,39 +76,49 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
 }
 
+/**
+ * One server with the KV cache in `kvCache`: REPS rounds of one stream alone then STREAMS together,
+ * interleaved so a noisy neighbour on a shared machine hits both sides alike; one `serve` line.
+ */
+async function measure(dir: string, kvCache: KvDtype): Promise<void> {
+  const server = await startServer({ modelDir: dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: STREAMS }, kvCache });
+  try {
+    // Warm-up, alone and together: the first batch of each shape is slow (buffers, kernels' first use).
+    await stream(server.url, 0);
+    await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(server.url, 500 + i)));
+    const alone: number[] = [], together: number[] = [], ttft: number[] = [], ttftAlone: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      const one = await stream(server.url, 1000 + rep);
+      alone.push(one.tokens / one.total);
+      ttftAlone.push(one.ttft);
+      const t0 = performance.now();
+      const all = await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(server.url, rep * STREAMS + i + 1)));
+      const sec = (performance.now() - t0) / 1000;
+      together.push((STREAMS * NEW) / sec);
+      ttft.push(...all.map((s) => s.ttft));
+      log(`KV cache ${kvCache}, rep ${rep}: alone ${alone.at(-1)!.toFixed(1)} tok/s, ${STREAMS} streams ${together.at(-1)!.toFixed(1)} tok/s`);
+    }
+    const info = server.context.engine.info;
+    emit({
+      name: 'serve', config: 'small', streams: STREAMS, prompt_tokens: PROMPT, new_tokens: NEW, kv_cache: info.kvCache,
+      value: Number(median(together).toFixed(1)), unit: 'tokens/s', ref: 'one stream alone', ref_value: Number(median(alone).toFixed(1)),
+      ttft_p50_ms: Number((percentile(ttft, 0.5) * 1000).toFixed(1)), ttft_p99_ms: Number((percentile(ttft, 0.99) * 1000).toFixed(1)),
+      ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), vocab: info.vocabSize, kernels: info.kernels, cpu: cpuModel(),
+    });
+  } finally {
+    await server.drain();
+  }
+}
+
 export async function run(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'gptkit-serve-bench-'));
   const dir = join(root, 'small');
   try {
     const model = new GPT(gptConfig('tiny', { ...SMALL, dropout: 0 })).eval();
     saveCheckpoint(dir, model, { tokenizerJson: { text: tokenizerJsonText((await benchTokenizer()).toSpec()) } });
-    const server = await startServer({ modelDir: dir, host: '127.0.0.1', port: 0, apiKey: null, limits: { maxBatch: STREAMS } });
-    try {
-      // Warm-up, alone and together: the first batch of each shape is slow (buffers, kernels' first use).
-      await stream(server.url, 0);
-      await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(server.url, 500 + i)));
-      const alone: number[] = [], together: number[] = [], ttft: number[] = [], ttftAlone: number[] = [];
-      // Interleaved, so a noisy neighbour on a shared machine hits both sides alike.
-      for (let rep = 0; rep < REPS; rep++) {
-        const one = await stream(server.url, 1000 + rep);
-        alone.push(one.tokens / one.total);
-        ttftAlone.push(one.ttft);
-        const t0 = performance.now();
-        const all = await Promise.all(Array.from({ length: STREAMS }, (_, i) => stream(server.url, rep * STREAMS + i + 1)));
-        const sec = (performance.now() - t0) / 1000;
-        together.push((STREAMS * NEW) / sec);
-        ttft.push(...all.map((s) => s.ttft));
-        log(`rep ${rep}: alone ${alone.at(-1)!.toFixed(1)} tok/s, ${STREAMS} streams ${together.at(-1)!.toFixed(1)} tok/s`);
-      }
-      emit({
-        name: 'serve', config: 'small', streams: STREAMS, prompt_tokens: PROMPT, new_tokens: NEW,
-        value: Number(median(together).toFixed(1)), unit: 'tokens/s', ref: 'one stream alone', ref_value: Number(median(alone).toFixed(1)),
-        ttft_p50_ms: Number((percentile(ttft, 0.5) * 1000).toFixed(1)), ttft_p99_ms: Number((percentile(ttft, 0.99) * 1000).toFixed(1)),
-        ttft_alone_ms: Number((median(ttftAlone) * 1000).toFixed(1)), vocab: server.context.engine.info.vocabSize, kernels: server.context.engine.info.kernels, cpu: cpuModel(),
-      });
-    } finally {
-      await server.drain();
-    }
+    // The server's default (f16) first, then f32 (the bits of gptkit generate) for comparison.
+    await measure(dir, DEFAULT_KV_CACHE);
+    await measure(dir, DEFAULT_KV_CACHE === 'f16' ? 'f32' : 'f16');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
