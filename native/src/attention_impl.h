@@ -706,7 +706,10 @@ ATTN_DECODE_TARGET static void decode_heads_regs(const DecodeArgs& a, int64_t be
     vf qv[NV];
     for (int v = 0; v < NV; v++) qv[v] = ld(q + v * W);
     const int64_t n = pos + 1 - lo, np = round_up(n, W);
+    // Rows are fetched a whole pass ahead (DRAM is slow to answer here, ~6–15 GB/s under load): the
+    // values while the keys are read, the next task's keys while the values are.
     const T* k0 = kc + lo * D;
+    const T* v0 = vc + lo * D;
     int64_t j = 0;
     for (; j + W <= n; j += W) {
       vf part[W];
@@ -714,6 +717,7 @@ ATTN_DECODE_TARGET static void decode_heads_regs(const DecodeArgs& a, int64_t be
       for (int u = 0; u < W; u++) {
         const T* kr = k0 + (j + u) * D;
         if (j + u + kRowsAhead < n) prefetch_cached(kr + kRowsAhead * D, D);
+        prefetch_cached(v0 + (j + u) * D, D);
         vf acc = vf{};
         for (int v = 0; v < NV; v++) acc += qv[v] * ldc(kr + v * W);
         part[bitrev(u, W)] = acc;
@@ -723,13 +727,13 @@ ATTN_DECODE_TARGET static void decode_heads_regs(const DecodeArgs& a, int64_t be
     }
     for (; j < n; j++) {
       const T* kr = k0 + j * D;
+      prefetch_cached(v0 + j * D, D);
       vf acc = vf{};
       for (int v = 0; v < NV; v++) acc += qv[v] * ldc(kr + v * W);
       s[j] = hsum(acc) * a.scale;
     }
     float mx = -INFINITY;
     for (int64_t i = 0; i < n; i++) mx = std::max(mx, s[i]);
-    for (int64_t i = 0; i < std::min(n, kRowsAhead); i++) prefetch_cached(vc + (lo + i) * D, D);
     for (int64_t i = n; i < np; i++) s[i] = -INFINITY;
     vf sum = vf{};
     for (int64_t i = 0; i < np; i += W) {
@@ -740,9 +744,17 @@ ATTN_DECODE_TARGET static void decode_heads_regs(const DecodeArgs& a, int64_t be
     const float l = hsum(sum);
     vf o[NV];
     for (int v = 0; v < NV; v++) o[v] = vf{};
-    const T* v0 = vc + lo * D;
+    // The next task's keys: [its lo, its position], in its own slot and head.
+    const T* nk = nullptr;
+    int64_t nn = 0;
+    if (task + 1 < end) {
+      const int64_t b2 = (task + 1) / a.H, h2 = (task + 1) % a.H, pos2 = a.lengths[b2];
+      const int64_t lo2 = a.window > 0 ? std::max<int64_t>(0, pos2 + 1 - a.window) : 0;
+      nk = (const T*)a.k + ((b2 * a.H + h2) * a.cap + lo2) * D;
+      nn = pos2 + 1 - lo2;
+    }
     for (int64_t i = 0; i < n; i++) {
-      if (i + kRowsAhead < n) prefetch_cached(v0 + (i + kRowsAhead) * D, D);
+      if (i < nn) prefetch_cached(nk + i * D, D);
       const float p = s[i];
       if (p == 0.0f) continue;
       const T* vr = v0 + i * D;
