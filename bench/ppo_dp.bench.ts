@@ -10,12 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emit, log, median } from './harness.ts';
 import { cpuModel } from './train_step.bench.ts';
-import { generateWorld, writeWorld } from '../src/world/index.ts';
-import { trainBpe, readTexts } from '../src/tokenizer/index.ts';
-import { GPT, gptConfig } from '../src/models/gpt.ts';
-import { ChatTemplate } from '../src/rlhf/chat-template.ts';
-import { saveChatCheckpoint } from '../src/rlhf/chat-model.ts';
-import { RewardModel, REWARD_MODEL_TYPE } from '../src/rlhf/reward.ts';
+import { ppoBenchFixture } from './ppo_iteration.bench.ts';
 
 const root = join(import.meta.dirname, '..');
 type Phases = { rollout: number; scoring: number; update: number; total: number };
@@ -28,13 +23,7 @@ export async function run(): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'gptkit-bench-ppo-dp-'));
   try {
-    const world = join(dir, 'world');
-    writeWorld(generateWorld({ seed: 0, size: 'small' }), world);
-    const tok = await trainBpe(readTexts([join(world, 'corpus', 'reference.jsonl')]), { vocabSize: 4096, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
-    const chat = new ChatTemplate(tok);
-    const policy = new GPT(gptConfig('small', { vocabSize: tok.vocabSize, dropout: 0 }), 1);
-    saveChatCheckpoint(join(dir, 'sft'), policy, chat);
-    saveChatCheckpoint(join(dir, 'rm'), RewardModel.fromLM(policy, 2), chat, { extra: { model_type: REWARD_MODEL_TYPE } });
+    const { world } = await ppoBenchFixture(dir);
     const args = ['ppo', '--policy', join(dir, 'sft'), '--reward', join(dir, 'rm'), '--world', world, '--iterations', '3', '--batch-size', '16', '--minibatch', '8', '--max-new-tokens', '48', '--seed', '1', '--json'];
     const its: Record<'one' | 'two', Phases[]> = { one: [], two: [] };
     for (const [i, which] of (['one', 'two', 'one', 'two'] as const).entries()) {

@@ -22,16 +22,22 @@ import { RewardModel, REWARD_MODEL_TYPE } from '../src/rlhf/reward.ts';
 import { readPromptFile } from '../src/rlhf/records.ts';
 import { ppo, type IterationStats } from '../src/pipeline/ppo.ts';
 
+/** The PPO benchmarks' setup in dir: the small world, a 4,096-token chat tokenizer, a `small` policy saved as dir/sft and a reward model from it as dir/rm. */
+export async function ppoBenchFixture(dir: string) {
+  const world = join(dir, 'world');
+  writeWorld(generateWorld({ seed: 0, size: 'small' }), world);
+  const tok = await trainBpe(readTexts([join(world, 'corpus', 'reference.jsonl')]), { vocabSize: 4096, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
+  const chat = new ChatTemplate(tok);
+  const policy = new GPT(gptConfig('small', { vocabSize: tok.vocabSize, dropout: 0 }), 1);
+  saveChatCheckpoint(join(dir, 'sft'), policy, chat);
+  saveChatCheckpoint(join(dir, 'rm'), RewardModel.fromLM(policy, 2), chat, { extra: { model_type: REWARD_MODEL_TYPE } });
+  return { world, tok, chat, policy };
+}
+
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gptkit-bench-ppo-'));
   try {
-    const world = join(dir, 'world');
-    writeWorld(generateWorld({ seed: 0, size: 'small' }), world);
-    const tok = await trainBpe(readTexts([join(world, 'corpus', 'reference.jsonl')]), { vocabSize: 4096, specialTokens: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
-    const chat = new ChatTemplate(tok);
-    const policy = new GPT(gptConfig('small', { vocabSize: tok.vocabSize, dropout: 0 }), 1);
-    saveChatCheckpoint(join(dir, 'sft'), policy, chat);
-    saveChatCheckpoint(join(dir, 'rm'), RewardModel.fromLM(policy, 2), chat, { extra: { model_type: REWARD_MODEL_TYPE } });
+    const { world, chat, policy } = await ppoBenchFixture(dir);
 
     const B = 16, N = 48;
     const its: IterationStats[] = [];

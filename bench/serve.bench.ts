@@ -26,7 +26,7 @@ const REPS = 5;
  * 4095, so the vocabulary is exactly `small`'s 4,096, and with no <|endoftext|> nothing ends a
  * stream before max_tokens. Trained on random words (a few seconds).
  */
-async function benchTokenizer(): Promise<Tokenizer> {
+export async function benchTokenizer(): Promise<Tokenizer> {
   const rng = new Rng(7);
   const words: string[] = [];
   for (let chars = 0; chars < 1 << 18;) {

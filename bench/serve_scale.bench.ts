@@ -18,11 +18,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emit, log, median } from './harness.ts';
 import { cpuModel } from './train_step.bench.ts';
+import { benchTokenizer } from './serve.bench.ts';
 import { GPT, gptConfig } from '../src/models/gpt.ts';
-import { trainBpe, type Tokenizer } from '../src/tokenizer/index.ts';
 import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
 import { saveCheckpoint } from '../src/interop/checkpoint.ts';
-import { Rng } from '../src/util/rng.ts';
 
 const root = join(import.meta.dirname, '..');
 const SMALL = { nLayer: 6, nHead: 6, nEmbd: 384, blockSize: 256, vocabSize: 4096 };
@@ -32,19 +31,6 @@ const NEW = 128;
 const REPS = 7;
 const NGINX_HINT = 'apt-get install nginx';
 
-/** The serve benchmark's tokenizer: 4,094 ordinary tokens, so with the chat tokens small's vocabulary is 4,096 and nothing ends a stream early. */
-async function benchTokenizer(): Promise<Tokenizer> {
-  const rng = new Rng(7);
-  const words: string[] = [];
-  for (let chars = 0; chars < 1 << 18;) {
-    const len = 2 + Math.floor(rng.next() * 8);
-    let w = '';
-    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + Math.floor(rng.next() * 26));
-    words.push(w);
-    chars += len + 1;
-  }
-  return trainBpe([words.join(' ')], { vocabSize: SMALL.vocabSize - 2, specialTokens: [] });
-}
 
 const freePort = () => new Promise<number>((res) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
