@@ -38,7 +38,10 @@ function gemmCeiling(): number {
 }
 
 export async function run(): Promise<void> {
+  // GPTKIT_TRAIN_STEP_CONFIGS=gpt2-124m (comma-separated) runs only those configs.
+  const only = process.env.GPTKIT_TRAIN_STEP_CONFIGS?.split(',');
   for (const [name, c] of Object.entries(configs)) {
+    if (only && !only.includes(name)) continue;
     // Measured again beside each config: on a shared machine the ceiling drifts between configs too.
     const ceiling = gemmCeiling();
     const peak = measurePeakGflops()?.gflops ?? null;
