@@ -50,7 +50,7 @@ function cpuModel(): string {
 }
 
 /** One greedy stream: seconds to its first token and to its end. */
-async function stream(url: string, salt: number): Promise<{ ttft: number; total: number; tokens: number }> {
+export async function stream(url: string, salt: number): Promise<{ ttft: number; total: number; tokens: number }> {
   const prompt = Array.from({ length: PROMPT }, (_, i) => (salt * 389 + i * 97 + 11) % SMALL.vocabSize);
   const t0 = performance.now();
   const r = await fetch(`${url}/v1/completions`, {

@@ -18,7 +18,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emit, log, median } from './harness.ts';
 import { cpuModel } from './train_step.bench.ts';
-import { benchTokenizer } from './serve.bench.ts';
+import { benchTokenizer, stream } from './serve.bench.ts';
 import { GPT, gptConfig } from '../src/models/gpt.ts';
 import { tokenizerJsonText } from '../src/tokenizer/formats.ts';
 import { saveCheckpoint } from '../src/interop/checkpoint.ts';
@@ -43,28 +43,6 @@ async function waitFor(url: string, what: () => string, ms = 120_000): Promise<v
     if (Date.now() - t0 > ms) throw new Error(`serve_scale: ${url} did not come up: ${what()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** One greedy stream: seconds to its first token and to its end. */
-async function stream(url: string, salt: number): Promise<{ ttft: number; total: number }> {
-  const prompt = Array.from({ length: PROMPT }, (_, i) => (salt * 389 + i * 97 + 11) % SMALL.vocabSize);
-  const t0 = performance.now();
-  const r = await fetch(`${url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, max_tokens: NEW, temperature: 0, stream: true, stream_options: { include_usage: true } }),
-  });
-  if (r.status !== 200) throw new Error(`serve_scale: HTTP ${r.status}: ${await r.text()}`);
-  const reader = r.body!.getReader();
-  const decoder = new TextDecoder();
-  let ttft = -1, raw = '';
-  for (let c = await reader.read(); !c.done; c = await reader.read()) {
-    raw += decoder.decode(c.value, { stream: true });
-    if (ttft < 0 && raw.includes('"text":"')) ttft = performance.now() - t0;
-  }
-  const total = performance.now() - t0;
-  const usage = raw.split('\n\n').map((e) => e.replace(/^data: /, '')).filter((e) => e.startsWith('{')).map((e) => JSON.parse(e)).find((e) => e.usage)?.usage;
-  if (usage?.completion_tokens !== NEW) throw new Error(`serve_scale: a stream produced ${usage?.completion_tokens} tokens, expected ${NEW}`);
-  return { ttft: ttft / 1000, total: total / 1000 };
 }
 
 function percentile(xs: number[], p: number): number {
