@@ -41,3 +41,16 @@ test('after close, generations fail at once instead of hanging', async () => {
   await other.close();
   await assert.rejects(other.complete({ prompt: [1], maxTokens: 2, sampling: {}, seed: 0, stop: [], eosIds: [] }), (e: unknown) => e instanceof EngineError && e.kind === 'closed');
 });
+
+test('closing the engine in the middle of decoding, again and again, never aborts the process', async () => {
+  // worker.terminate() can land inside a native kernel call; the addon must then return quietly
+  // instead of throwing a C++ exception it cannot hand to JS (that was a SIGABRT about 1 close in 40).
+  for (let i = 0; i < 30; i++) {
+    const e = await EngineClient.start({ modelDir: model.dir, maxBatch: 4 });
+    const ended: Promise<unknown>[] = [];
+    for (let k = 0; k < 4; k++) ended.push(e.complete({ prompt: [1, 2, 3], maxTokens: 200, sampling: { greedy: true }, seed: k, stop: [], eosIds: [] }).catch((err) => err));
+    await new Promise((r) => setTimeout(r, (i * 7) % 40));
+    await e.close();
+    for (const r of await Promise.all(ended)) assert.ok(r instanceof EngineError ? r.kind === 'closed' : 'finishReason' in (r as object), `each generation ends or fails with 'closed', not ${String(r)}`);
+  }
+});
