@@ -10,6 +10,7 @@ import { nativeGemm } from './gemm.ts';
 import { nativeAttention } from './attention.ts';
 import { nativeKvCache } from './kv-cache.ts';
 import { nativeKernels, nativeQLinear } from './kernels.ts';
+import { ConfigError } from '../../util/errors.ts';
 
 /** The raw addon: functions registered by native/src/*.cc. */
 export type Addon = Record<string, (...args: any[]) => any>;
@@ -23,44 +24,55 @@ export function loadAddon(): Addon | null {
   return loadNative().addon;
 }
 
+/** An environment setting, with an empty value read as unset (as `VAR= cmd` means "not set" to most tools). */
+function setting(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * Load the addon and apply GPTKIT_THREADS / GPTKIT_BF16 / GPTKIT_SIMD. A bad value of these is the
+ * user's mistake, thrown as a ConfigError naming the variable, never a quiet fall back to the slow
+ * TypeScript kernels; only an addon that cannot load falls back (with `error` saying why).
+ */
 export function loadNative(): { backend: Backend | null; addon: Addon | null; error: string } {
   if (loaded) return loaded;
+  const threads = setting('GPTKIT_THREADS');
+  const n = Number(threads);
+  if (threads !== undefined && (!Number.isInteger(n) || n < 1)) throw new ConfigError(`GPTKIT_THREADS must be a positive integer, got '${threads}'`);
+  const bf16 = setting('GPTKIT_BF16');
+  if (bf16 !== undefined && bf16 !== 'emulate' && bf16 !== 'native') throw new ConfigError(`GPTKIT_BF16 must be 'emulate' or 'native', got '${bf16}'`);
+  const simd = setting('GPTKIT_SIMD');
   if (!existsSync(addonPath)) {
     loaded = { backend: null, addon: null, error: `${addonPath} not found` };
     return loaded;
   }
+  let addon: Addon;
   try {
-    const addon = createRequire(import.meta.url)(addonPath) as Addon;
-    const threads = process.env.GPTKIT_THREADS;
-    if (threads !== undefined) {
-      const n = Number(threads);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`GPTKIT_THREADS must be a positive integer, got '${threads}'`);
-      addon.setThreads(n);
-    }
-    const bf16 = process.env.GPTKIT_BF16;
-    if (bf16 !== undefined && bf16 !== 'emulate' && bf16 !== 'native') throw new Error(`GPTKIT_BF16 must be 'emulate' or 'native', got '${bf16}'`);
-    if (bf16 === 'emulate') addon.bf16Native(false);
-    const simd = process.env.GPTKIT_SIMD;
-    if (simd !== undefined && !addon.setSimd(simd)) {
-      throw new Error(`GPTKIT_SIMD=${simd} is not supported on this CPU (have: ${addon.simdLevels().join(', ')})`);
-    }
-    if (bf16 === 'native' && !addon.bf16Native()) {
-      throw new Error(`GPTKIT_BF16=native needs AVX512_BF16 and the avx512 path (this CPU: ${addon.bf16Supported() ? 'has it, but GPTKIT_SIMD lowered the path' : 'has no AVX512_BF16'})`);
-    }
-    const backend: Backend = {
-      name: 'native',
-      simd: () => addon.getSimd() as string,
-      threads: () => addon.getThreads() as number,
-      setThreads: (n: number) => addon.setThreads(n),
-      ...nativeGemm(addon),
-      ...nativeAttention(addon),
-      ...nativeKvCache(addon),
-      ...nativeKernels(addon),
-      ...nativeQLinear(addon),
-    };
-    loaded = { backend, addon, error: '' };
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
   } catch (e) {
     loaded = { backend: null, addon: null, error: (e as Error).message };
+    return loaded;
   }
+  if (threads !== undefined) addon.setThreads(n);
+  if (bf16 === 'emulate') addon.bf16Native(false);
+  if (simd !== undefined && !addon.setSimd(simd)) {
+    throw new ConfigError(`GPTKIT_SIMD=${simd} is not supported on this CPU (have: ${addon.simdLevels().join(', ')})`);
+  }
+  if (bf16 === 'native' && !addon.bf16Native()) {
+    throw new ConfigError(`GPTKIT_BF16=native needs AVX512_BF16 and the avx512 path (this CPU: ${addon.bf16Supported() ? 'has it, but GPTKIT_SIMD lowered the path' : 'has no AVX512_BF16'})`);
+  }
+  const backend: Backend = {
+    name: 'native',
+    simd: () => addon.getSimd() as string,
+    threads: () => addon.getThreads() as number,
+    setThreads: (n: number) => addon.setThreads(n),
+    ...nativeGemm(addon),
+    ...nativeAttention(addon),
+    ...nativeKvCache(addon),
+    ...nativeKernels(addon),
+    ...nativeQLinear(addon),
+  };
+  loaded = { backend, addon, error: '' };
   return loaded;
 }
