@@ -6,7 +6,8 @@
 // (bench/ref/tfjs.ts), the fastest JavaScript alternative that installs from npm.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { emit, log, median, runPythonRef } from './harness.ts';
+import { emit, isFallbackBlas, log, median, runPythonRef, runVenvRef, VENV_HINT, venvPython } from './harness.ts';
+import { existsSync } from 'node:fs';
 import { loadNative } from '../src/backend/native/index.ts';
 import { measurePeakGflops } from '../src/backend/peak.ts';
 import type { Backend, GemmParams } from '../src/backend/backend.ts';
@@ -98,9 +99,15 @@ function timeGptkit(backend: Backend, p: GemmParams, reps: number): number[] {
   return times;
 }
 
+/**
+ * numpy's OpenBLAS times the same product: the venv's numpy (pip's current OpenBLAS, what a numpy
+ * user installs) when the venv exists, else Debian's python3-numpy (OpenBLAS 0.3.21, which runs a
+ * generic kernel on CPUs newer than itself).
+ */
 function timeReference(s: Shape, threads: number, reps: number): { times: number[]; blas: string } | null {
   const spec = { reps, cases: [{ m: s.m, n: s.n, k: s.k, trans: s.trans, gemv: s.gemv ?? false }] };
-  const out = runPythonRef(refScript, [JSON.stringify(spec)], ['python3-numpy'], { OPENBLAS_NUM_THREADS: String(threads) });
+  const env = { OPENBLAS_NUM_THREADS: String(threads) };
+  const out = existsSync(venvPython) ? runVenvRef(refScript, [JSON.stringify(spec)], env) : runPythonRef(refScript, [JSON.stringify(spec)], ['python3-numpy'], env);
   return out ? { times: out.times[0] as number[], blas: out.blas as string } : null;
 }
 
@@ -114,7 +121,8 @@ export async function run(): Promise<void> {
   const rng = new Rng(7);
   const tfjs = await loadTfjs();
   let blasLogged = false;
-  // Thread counts go up only: addon.cc's pool cannot grow back after running a parallel job.
+  let refBlas = '';
+  // 1 thread, then 2 (the pool resizes either way; this order just groups each thread count's lines).
   for (const threads of [1, 2]) {
     backend.setThreads(threads);
     // The CPU's FMA peak at this thread count (src/backend/peak.ts): each line's `of_peak` divides by it.
@@ -135,8 +143,12 @@ export async function run(): Promise<void> {
         const ref = refOk ? timeReference(s, threads, reps) : null;
         if (ref) {
           theirs.push(...ref.times);
-          if (!blasLogged) log(`reference BLAS: ${ref.blas}`);
+          if (!blasLogged) {
+            log(`reference BLAS: ${ref.blas}`);
+            if (isFallbackBlas(ref.blas)) log(`WARNING: the reference OpenBLAS runs a generic fallback kernel on this CPU; its figures (and every ratio here) are not a fair comparison. Create the venv (${VENV_HINT}) for a current OpenBLAS.`);
+          }
           blasLogged = true;
+          refBlas = ref.blas;
         } else {
           refOk = false;
         }
@@ -151,6 +163,7 @@ export async function run(): Promise<void> {
         value: round1(rate(median(ours))),
         unit: s.gemv ? 'GB/s' : 'GFLOP/s',
         ref: 'numpy-openblas',
+        ref_blas: theirs.length ? refBlas : null,
         ref_value: theirs.length ? round1(rate(median(theirs))) : null,
         ...(s.config ? { config: s.config } : {}),
         op: s.op,

@@ -67,19 +67,32 @@ export function threadEnv(threads: number): Record<string, string> {
 export const venvPython = '.venv-ref/bin/python';
 export const VENV_HINT = 'python3.11 -m venv .venv-ref && .venv-ref/bin/pip install torch==2.13.0 transformers==5.18.0 trl==1.13.0 numpy';
 
-/** Run a reference script with the venv's Python (PyTorch 2.13); null (and the hint) when the venv is missing or the script fails. */
+/** Run a reference script with the venv's Python (PyTorch 2.13, pip's numpy); null (and the hint) when the venv is missing or the script fails. */
 export function runVenvRef(script: string, args: string[], extraEnv: Record<string, string> = {}): any | null {
   if (!existsSync(venvPython)) {
     log(`reference skipped: no ${venvPython} (${VENV_HINT})`);
     return null;
   }
-  const r = spawnSync(venvPython, [script, ...args], { env: { ...(process.env as Record<string, string>), ...extraEnv }, encoding: 'utf8', maxBuffer: 64 << 20 });
+  // As with Debian's python3 below: OpenBLAS picks its own kernels (numpy's OpenBLAS in the venv).
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...extraEnv };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(venvPython, [script, ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
     log(`reference ${script} (PyTorch 2) failed: ${r.stderr.slice(-2000)}`);
     return null;
   }
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]);
+}
+
+/**
+ * True when an OpenBLAS description names one of its generic fallback kernels (what an OpenBLAS
+ * too old to know the CPU model picks: Debian's 0.3.21 runs Prescott SSE3 code on an Emerald Rapids
+ * Xeon, ~5× below its AVX-512 kernel). A reference on such a kernel is not a fair one.
+ */
+export function isFallbackBlas(blas: string): boolean {
+  return /\b(Prescott|Katmai|Coppermine|Northwood|Banias|Core2|Penryn|Dunnington|Nehalem|Atom|Generic)\b/i.test(blas);
 }
 
 /** Debian's own python3 (where python3-torch and python3-numpy install), not a pyenv one on PATH. */

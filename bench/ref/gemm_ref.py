@@ -21,14 +21,20 @@ def blas_description():
     else:
         infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         return "; ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}" for i in infos)
-    try:
-        import ctypes
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        lib.openblas_get_config.restype = ctypes.c_char_p
-        return f"{lib.openblas_get_config().decode()} core={lib.openblas_get_corename().decode()} threads={lib.openblas_get_num_threads()}"
-    except (OSError, AttributeError):
-        return "unknown (threadpoolctl not installed)"
+    import ctypes
+    import glob
+    import os
+    # pip's numpy bundles its own OpenBLAS (symbols prefixed scipy_, suffixed 64_); Debian's links libopenblas.so.0.
+    bundled = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "*openblas*.so*"))
+    for path, prefix, suffix in [*((b, "scipy_", "64_") for b in bundled), ("libopenblas.so.0", "", "")]:
+        try:
+            lib = ctypes.CDLL(path)
+            config, core = getattr(lib, f"{prefix}openblas_get_config{suffix}"), getattr(lib, f"{prefix}openblas_get_corename{suffix}")
+        except (OSError, AttributeError):
+            continue
+        config.restype = core.restype = ctypes.c_char_p
+        return f"{config().decode().strip()} core={core().decode()}"
+    return "unknown (threadpoolctl not installed)"
 
 
 def operands(rng, case):
