@@ -5,6 +5,7 @@
 // denormal inputs read as zero, so the emulated path packs the same operand bits as the native one.
 #pragma once
 #include "simd.h"
+#include "peak.h"
 #include <cstdint>
 #include <cstring>
 
@@ -35,10 +36,17 @@ inline void round_bf16_inplace(float* x, int64_t n) {
 
 // The CPU has AVX512_BF16 (and the AVX-512 base the kernels need).
 bool cpu_has_bf16_dot();
-// Whether bf16 GEMMs use vdpbf16ps now: the CPU has it, the SIMD level in force is AVX-512, and
-// it was not switched off (setBf16Native(false) / GPTKIT_BF16=emulate, so tests can force the
-// emulated path on any machine).
+// bf16 GEMMs pay their pair packing only when the dot is clearly faster than fp32 FMAs: twice on
+// Zen 4/5, but half on Sapphire/Emerald Rapids without AMX, where vdpbf16ps made a training step
+// 1.6× slower than fp32.
+constexpr double kBf16DotMinSpeedup = 1.3;
+bool bf16_dot_pays();
+
+// Whether bf16 GEMMs use vdpbf16ps now. Auto (the default): where the CPU has it, the SIMD level in
+// force is AVX-512 and it pays (above). Off: the emulated path on any machine (GPTKIT_BF16=emulate).
+// On: wherever the CPU has it, paying or not (GPTKIT_BF16=native; tests force each path).
+enum class Bf16DotMode { Auto = 0, Off = 1, On = 2 };
 bool bf16_dot_enabled();
-void set_bf16_dot_allowed(bool allowed);
+void set_bf16_dot_mode(Bf16DotMode mode);
 
 }  // namespace gptkit

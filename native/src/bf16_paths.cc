@@ -1,5 +1,6 @@
 // Whether bf16 GEMMs multiply in hardware (bf16.h). N-API free, so native/test/simd_check.cc links it.
 #include "bf16.h"
+#include "peak.h"
 #include <atomic>
 
 namespace gptkit {
@@ -13,12 +14,20 @@ bool cpu_has_bf16_dot() {
 #endif
 }
 
-static std::atomic<bool> g_bf16_allowed{true};
+bool bf16_dot_pays() {
+  const Bf16DotSpeed s = bf16_dot_speed();
+  return s.dot_gflops >= kBf16DotMinSpeedup * s.fma_gflops && s.fma_gflops > 0;
+}
 
-void set_bf16_dot_allowed(bool allowed) { g_bf16_allowed.store(allowed); }
+// 0: auto (vdpbf16ps where it pays), 1: off (emulated), 2: on wherever the CPU has it.
+static std::atomic<int> g_bf16_mode{0};
+
+void set_bf16_dot_mode(Bf16DotMode mode) { g_bf16_mode.store((int)mode); }
 
 bool bf16_dot_enabled() {
-  return g_bf16_allowed.load(std::memory_order_relaxed) && simd_level() == Simd::Avx512 && cpu_has_bf16_dot();
+  const int mode = g_bf16_mode.load(std::memory_order_relaxed);
+  if (mode == (int)Bf16DotMode::Off || simd_level() != Simd::Avx512 || !cpu_has_bf16_dot()) return false;
+  return mode == (int)Bf16DotMode::On || bf16_dot_pays();
 }
 
 }  // namespace gptkit

@@ -21,4 +21,17 @@ struct FmaPeakResult {
 
 FmaPeakResult fma_peak(Simd s, int64_t iters, float mul, float add);
 
+// The same loop on AVX512_BF16's vdpbf16ps (4 FLOPs per lane: two products and their sums), for
+// deciding whether bf16 GEMMs should use it (bf16_paths.cc). Accumulator j ends at j + iters; only
+// call it where cpu_has_bf16_dot().
+FmaPeakResult bf16_dot_peak(int64_t iters);
+
+// vdpbf16ps's FLOP rate against the FMA's on this core (measured once, in well under a millisecond;
+// bf16.h decides from it whether bf16 GEMMs use vdpbf16ps).
+struct Bf16DotSpeed {
+  double dot_gflops, fma_gflops;  // 0 where the CPU has no AVX512_BF16
+};
+Bf16DotSpeed bf16_dot_speed();
+
+
 }  // namespace gptkit

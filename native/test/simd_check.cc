@@ -355,6 +355,17 @@ static void check_peak(Simd s, Report& r) {
     r.truth("fma_peak checksum after " + std::to_string(iters) + " iterations", p.checksum == lane * p.lanes);
     r.truth("fma_peak flops after " + std::to_string(iters) + " iterations", p.flops == 2.0 * p.lanes * (double)iters);
   }
+#if defined(__x86_64__)
+  if (s == Simd::Avx512 && __builtin_cpu_supports("avx512bf16")) {
+    // vdpbf16ps adds 1·½ + 1·½ = 1 per step: accumulator j (of lanes / 16) ends at j + iters.
+    const gptkit::FmaPeakResult d = gptkit::bf16_dot_peak(100);
+    const int acc = d.lanes / 16;
+    r.truth("bf16_dot_peak checksum", d.checksum == 16.0 * (acc * (acc - 1) / 2 + 100.0 * acc));
+    r.truth("bf16_dot_peak flops", d.flops == 4.0 * d.lanes * 100);
+    const gptkit::Bf16DotSpeed sp = gptkit::bf16_dot_speed();
+    r.truth("bf16_dot_speed measured", sp.dot_gflops > 0 && sp.fma_gflops > 0);
+  }
+#endif
   const int portable = gptkit::fma_peak(Simd::Portable, 1, 0.5f, 1.0f).lanes;
   r.truth("fma_peak lanes wider than portable", gptkit::fma_peak(s, 1, 0.5f, 1.0f).lanes > portable || s == Simd::Neon);
 }

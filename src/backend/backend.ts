@@ -148,10 +148,12 @@ export interface Backend {
 
   gemm(p: GemmParams): void;
   /**
-   * How bf16 GEMMs run here: 'avx512_bf16' (hardware bf16 pairs, twice the float32 rate) or
+   * How bf16 GEMMs run here: 'avx512_bf16' (hardware bf16 pairs, where they beat float32 FMAs) or
    * 'emulated' (the float32 kernels on rounded operands: the same products, slower than float32).
    */
   bf16Path(): 'avx512_bf16' | 'emulated';
+  /** Why bf16 GEMMs are emulated here (for the one notice a user sees), or null when they are not. */
+  bf16EmulatedWhy(): string | null;
 
   attentionForward(p: AttentionForward): void;
   attentionBackward(p: AttentionBackward): void;

@@ -290,6 +290,31 @@ test('bf16 rounding: nearest even, NaN kept, denormals to zero, overflow to infi
   assert.ok(Number.isNaN(roundToBf16(NaN)));
 });
 
+test('bf16 GEMMs use vdpbf16ps by default only where it beats float32 FMAs; each choice says why it is emulated', () => {
+  const addon = loadAddon();
+  assert.ok(addon);
+  const native = nativeGemm(addon);
+  const speed = addon.bf16DotSpeed() as { dotGflops: number; fmaGflops: number; pays: boolean };
+  try {
+    assert.equal(addon.bf16Native('auto'), addon.bf16Supported() && addon.getSimd() === 'avx512' && speed.pays);
+    if (addon.bf16Supported()) {
+      assert.ok(speed.dotGflops > 0 && speed.fmaGflops > 0, JSON.stringify(speed));
+      assert.equal(speed.pays, speed.dotGflops >= 1.3 * speed.fmaGflops);
+      if (!speed.pays) assert.match(native.bf16EmulatedWhy()!, /vdpbf16ps\) runs at \d+ GFLOP\/s against \d+ for float32 FMAs/);
+      assert.equal(addon.bf16Native(true), true, 'forced on wherever the CPU has it, paying or not');
+      assert.equal(native.bf16EmulatedWhy(), null);
+      assert.equal(addon.bf16Native(false), false);
+      assert.match(native.bf16EmulatedWhy()!, speed.pays ? /GPTKIT_BF16=emulate/ : /vdpbf16ps/);
+    } else {
+      assert.deepEqual(speed, { dotGflops: 0, fmaGflops: 0, pays: false });
+      assert.equal(addon.bf16Native(true), false, 'never on without AVX512_BF16');
+      assert.match(native.bf16EmulatedWhy()!, /no AVX512_BF16/);
+    }
+  } finally {
+    addon.bf16Native('auto');
+  }
+});
+
 /** Every bf16 path of this machine: vdpbf16ps where the CPU has it, then the emulated one per SIMD level. */
 function bf16Paths(addon: Addon): { level: string; dot: boolean }[] {
   const paths = (addon.simdLevels() as string[]).map((level) => ({ level, dot: false }));
@@ -305,7 +330,7 @@ function onPath<T>(addon: Addon, path: { level: string; dot: boolean }, fn: () =
     return fn();
   } finally {
     addon.setSimd(levels[0]);
-    addon.bf16Native(true);
+    addon.bf16Native('auto');
   }
 }
 
@@ -398,7 +423,7 @@ test('bf16 native: vdpbf16ps and the emulated path on every SIMD level match the
     }
   } finally {
     addon.setSimd(levels[0]);
-    addon.bf16Native(true);
+    addon.bf16Native('auto');
   }
 });
 

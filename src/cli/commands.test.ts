@@ -62,7 +62,7 @@ test('pretrain --precision bf16: saved with the run, shown at the start, emulate
     assert.match(r.out, /bf16 mixed precision/);
     assert.equal(r.err.match(/--precision bf16 is emulated/g)?.length, 1, r.err);
   } finally {
-    addon.bf16Native(true);
+    addon.bf16Native('auto');
   }
   assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).training.precision, 'bf16');
   const again = await cli(['pretrain', '--out', out, '--steps', '3', '--resume', '--precision', 'f32']);

@@ -113,7 +113,7 @@ test('a toy model trained in bf16 ends within 2% of float32 training: hardware, 
     assert.equal(backend().bf16Path(), 'emulated');
     check('native emulated');
   } finally {
-    addon.bf16Native(true);
+    addon.bf16Native('auto');
   }
   // bf16 is not float32 under another name: the losses differ.
   assert.notEqual(runs['native emulated'], f32.final);

@@ -56,10 +56,10 @@ export class DivergedError extends GptkitError {
 
 export type { TrainerState };
 
-/** What to tell a user who asks for bf16 on a CPU without bf16 arithmetic (once, at the start), or null. */
+/** What to tell a user who asks for bf16 where bf16 GEMMs are emulated (once, at the start), or null. */
 export function bf16Notice(precision: Precision): string | null {
-  if (precision !== 'bf16' || backend().bf16Path() !== 'emulated') return null;
-  const why = backend().name === 'ts' ? 'the TypeScript kernels have no bf16 arithmetic' : 'this CPU has no AVX512_BF16 (or GPTKIT_BF16=emulate / GPTKIT_SIMD lowered the path)';
+  const why = precision === 'bf16' ? backend().bf16EmulatedWhy() : null;
+  if (why === null) return null;
   return `--precision bf16 is emulated: ${why}; products use bf16-rounded operands in float32 arithmetic — the same numbers as native bf16, but slower than --precision f32`;
 }
 

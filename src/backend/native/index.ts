@@ -59,7 +59,7 @@ export function loadNative(): { backend: Backend | null; addon: Addon | null; er
   if (simd !== undefined && !addon.setSimd(simd)) {
     throw new ConfigError(`GPTKIT_SIMD=${simd} is not supported on this CPU (have: ${addon.simdLevels().join(', ')})`);
   }
-  if (bf16 === 'native' && !addon.bf16Native()) {
+  if (bf16 === 'native' && !addon.bf16Native(true)) {
     throw new ConfigError(`GPTKIT_BF16=native needs AVX512_BF16 and the avx512 path (this CPU: ${addon.bf16Supported() ? 'has it, but GPTKIT_SIMD lowered the path' : 'has no AVX512_BF16'})`);
   }
   const backend: Backend = {

@@ -6,7 +6,7 @@ import type { Backend } from '../backend.ts';
 import { ShapeError } from '../../util/errors.ts';
 import type { Addon } from './index.ts';
 
-type KernelNames = Exclude<keyof Backend, 'name' | 'simd' | 'threads' | 'setThreads' | 'gemm' | 'bf16Path' | 'attentionForward' | 'attentionBackward' | 'attentionDecode' | 'kvStore' | 'qlinear'>;
+type KernelNames = Exclude<keyof Backend, 'name' | 'simd' | 'threads' | 'setThreads' | 'gemm' | 'bf16Path' | 'bf16EmulatedWhy' | 'attentionForward' | 'attentionBackward' | 'attentionDecode' | 'kvStore' | 'qlinear'>;
 
 const kernelNames: readonly KernelNames[] = [
   'layerNormForward', 'layerNormBackward', 'geluForward', 'geluBackward', 'softmaxForward', 'softmaxBackward',

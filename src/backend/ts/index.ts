@@ -14,6 +14,7 @@ export const tsBackend: Backend = {
   setThreads: () => {},
   gemm,
   bf16Path: () => 'emulated',
+  bf16EmulatedWhy: () => 'the TypeScript kernels have no bf16 arithmetic',
   attentionForward,
   attentionBackward,
   attentionDecode,
