@@ -167,6 +167,7 @@ for (const transA of [false, true]) {
       { m: 8, n: 1500, k: 91, ...t, alpha: 0.5, beta: 1, bias: true }, // a few rows (A·Bᵀ: dot products), split over threads
       { m: 11, n: 1500, k: 67, ...t, bias: true },                   // AVX-512's dot products, AVX2's blocked path
       { m: 16, n: 5, k: 33, ...t, pad: 2, offset: 1 },               // 16 rows: the most AVX-512's dot products take
+      { m: 13, n: 150, k: 800, ...t, alpha: 0.5, beta: 1, bias: true }, // dot products over depth chunks, several strips of B
     );
   }
 }
