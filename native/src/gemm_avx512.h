@@ -342,6 +342,29 @@ GPTKIT_AVX512 __attribute__((always_inline)) static inline __m512 dots_tile(cons
   return sum16(acc);
 }
 
+// store_dots on vectors: the 4×4 tile `out` (lane 4·r + c) a row of 4 at a time, masked to the tile's
+// valid columns. The scalar store_dots cost as much as a third of the FMAs at depth 384.
+GPTKIT_AVX512 __attribute__((always_inline)) static inline void store_dots_vec(const Problem& P, __m512 out, int64_t i, int64_t rows, int64_t j, int64_t cols) {
+  if (P.csc != 1) {
+    alignas(64) float tmp[16];
+    _mm512_store_ps(tmp, out);
+    store_dots(P, tmp, i, rows, j, cols);
+    return;
+  }
+  const __mmask8 m = (__mmask8)((1u << cols) - 1);
+  const __m128 alpha = _mm_set1_ps(P.alpha);
+  const __m128 bias_col = P.bias && !P.bias_per_row ? _mm_maskz_loadu_ps(m, P.bias + j) : _mm_setzero_ps();
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, out);
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = P.c + (i + r) * P.rsc + j;
+    __m128 v = _mm_mul_ps(alpha, _mm_load_ps(lanes + 4 * r));
+    if (P.accumulate) v = _mm_add_ps(v, _mm_maskz_loadu_ps(m, row));
+    if (P.bias) v = _mm_add_ps(v, P.bias_per_row ? _mm_set1_ps(P.bias[i + r]) : bias_col);
+    _mm_mask_storeu_ps(row, m, v);
+  }
+}
+
 // Depth chunks of the dots kernel: 16 rows of A over 384 floats are 24 KB, so they stay in L1 with
 // the 4 rows of B they meet; over a longer depth (an MLP's down projection, 1536) A would stream from
 // L2 for every tile, at ~70% of the speed.
@@ -359,9 +382,7 @@ GPTKIT_AVX512 static void dots_avx512(const Problem& P, int64_t j0, int64_t j1) 
       for (int64_t i = 0; i < P.m; i += 4) {
         const float* a[4];
         rows(P.a, P.lda, i, P.m - 1, a);
-        alignas(64) float out[16];
-        _mm512_store_ps(out, dots_tile(a, b, P.ldb, 0, k, i == 0));
-        store_dots(P, out, i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, j1 - j));
+        store_dots_vec(P, dots_tile(a, b, P.ldb, 0, k, i == 0), i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, j1 - j));
       }
     }
     return;
