@@ -38,7 +38,7 @@ inline void round_bf16_inplace(float* x, int64_t n) {
 bool cpu_has_bf16_dot();
 // bf16 GEMMs pay their pair packing only when the dot is clearly faster than fp32 FMAs: twice on
 // Zen 4/5, but half on Sapphire/Emerald Rapids without AMX, where vdpbf16ps made a training step
-// 1.6× slower than fp32.
+// 1.4–1.7× slower than fp32.
 constexpr double kBf16DotMinSpeedup = 1.3;
 bool bf16_dot_pays();
 
