@@ -80,9 +80,14 @@ function params(s: Shape, rng: Rng): GemmParams {
 }
 
 /** Enough repetitions for ~0.2 s of work per round at the expected speed, at least 3. */
+// gptkit and the reference alternate ROUNDS times per shape, ~0.1 s each: on a VM whose speed swings
+// by a third over seconds (seen on an Emerald Rapids Xeon), short alternating bursts let both sides
+// see the same phases, where two long ones gave ratios off by 0.2–0.3.
+const ROUNDS = 4;
+
 function repsFor(s: Shape, threads: number): number {
   const seconds = s.gemv ? (s.k * s.n * 4) / 20e9 : (2 * s.m * s.n * s.k) / (90e9 * threads);
-  return Math.max(3, Math.min(50, Math.round(0.2 / seconds)));
+  return Math.max(3, Math.min(25, Math.round(0.1 / seconds)));
 }
 
 function timeGptkit(backend: Backend, p: GemmParams, reps: number): number[] {
@@ -137,7 +142,7 @@ export async function run(): Promise<void> {
       const withTfjs = tfjs && threads === 1 && s.op === 'square';
       const tfjsTimes: number[] = [];
       let refOk = true;
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         ours.push(...timeGptkit(backend, p, reps));
         if (withTfjs) tfjsTimes.push(...tfjs.matmulTimes(s.m, s.n, s.k, p.transA, p.transB, Math.max(3, Math.round(reps / 8))));
         const ref = refOk ? timeReference(s, threads, reps) : null;
