@@ -366,8 +366,8 @@ GPTKIT_AVX512 __attribute__((always_inline)) static inline void store_dots_vec(c
 }
 
 // Depth chunks of the dots kernel: 16 rows of A over 384 floats are 24 KB, so they stay in L1 with
-// the 4 rows of B they meet; over a longer depth (an MLP's down projection, 1536) A would stream from
-// L2 for every tile, at ~70% of the speed.
+// the 4 rows of B they meet; over a whole longer depth (an MLP's down projection, 1536) A would
+// stream from L2 for every tile, at ~70% of the speed.
 constexpr int64_t kDotsKc = 384, kDotsStrip = 64;
 
 GPTKIT_AVX512 static void dots_avx512(const Problem& P0, int64_t j0, int64_t j1) {
@@ -387,21 +387,11 @@ GPTKIT_AVX512 static void dots_avx512(const Problem& P0, int64_t j0, int64_t j1)
   auto rows = [&](const float* base, int64_t ld, int64_t r, int64_t last, const float* out[4]) {
     for (int u = 0; u < 4; u++) out[u] = base + std::min<int64_t>(r + u, last) * ld;  // past the end: a repeat, discarded
   };
-  if (k <= kDotsKc) {
-    for (int64_t j = j0; j < j1; j += 4) {
-      const float* b[4];
-      rows(P.b, P.ldb, j, j1 - 1, b);
-      for (int64_t i = 0; i < P.m; i += 4) {
-        const float* a[4];
-        rows(P.a, P.lda, i, P.m - 1, a);
-        store_dots_vec(P, dots_tile(a, b, P.ldb, 0, k, i == 0), i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, j1 - j));
-      }
-    }
-    return;
-  }
-  // Longer depth: strips of 64 rows of B (in L2), each summed chunk by chunk into `sums` (the chunks'
-  // sums added in depth order: the result depends on k only, not on the strip or the thread).
-  alignas(64) float sums[kMaxMR * kDotsStrip];
+  // Strips of 64 rows of B (kept in L2), summed depth chunk by chunk into `sums`, one 4×4 tile a
+  // vector. The chunks' sums are added in depth order, so the result depends on k only, not on the
+  // strip or the thread; a depth of one chunk stores each tile's sums as they are.
+  alignas(64) float sums[kMaxMR / 4 * kDotsStrip / 4 * 16];
+  auto tile = [&](int64_t i, int64_t j) { return sums + (i / 4 * (kDotsStrip / 4) + j / 4) * 16; };
   for (int64_t js = j0; js < j1; js += kDotsStrip) {
     const int64_t je = std::min(j1, js + kDotsStrip);
     for (int64_t p0 = 0; p0 < k; p0 += kDotsKc) {
@@ -412,23 +402,15 @@ GPTKIT_AVX512 static void dots_avx512(const Problem& P0, int64_t j0, int64_t j1)
         for (int64_t i = 0; i < P.m; i += 4) {
           const float* a[4];
           rows(P.a, P.lda, i, P.m - 1, a);
-          alignas(64) float out[16];
-          _mm512_store_ps(out, dots_tile(a, b, P.ldb, p0, p1, i == 0));
-          for (int64_t r = 0; r < 4 && i + r < P.m; r++)
-            for (int64_t c = 0; c < 4 && j + c < je; c++) {
-              float& s = sums[(i + r) * kDotsStrip + (j - js + c)];
-              s = p0 == 0 ? out[r * 4 + c] : s + out[r * 4 + c];
-            }
+          const __m512 t = dots_tile(a, b, P.ldb, p0, p1, i == 0);
+          float* s = tile(i, j - js);
+          _mm512_store_ps(s, p0 == 0 ? t : _mm512_add_ps(_mm512_load_ps(s), t));
         }
       }
     }
-    for (int64_t i = 0; i < P.m; i += 4)
-      for (int64_t j = js; j < je; j += 4) {
-        alignas(64) float out[16];
-        for (int64_t r = 0; r < 4 && i + r < P.m; r++)
-          for (int64_t c = 0; c < 4 && j + c < je; c++) out[r * 4 + c] = sums[(i + r) * kDotsStrip + (j - js + c)];
-        store_dots(P, out, i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, je - j));
-      }
+    for (int64_t j = js; j < je; j += 4)
+      for (int64_t i = 0; i < P.m; i += 4)
+        store_dots_vec(P, _mm512_load_ps(tile(i, j - js)), i, std::min<int64_t>(4, P.m - i), j, std::min<int64_t>(4, je - j));
   }
 }
 
