@@ -20,6 +20,18 @@ constexpr int kAcc = 12;
 using Result = FmaPeakResult;
 
 #if defined(__x86_64__) || defined(__i386__)
+// Every lane of the accumulators, summed (the checksum). Not _mm512_reduce_add_ps: GCC 12's header
+// warns inside it.
+__attribute__((target("avx512f"))) double sum_lanes(const __m512 (&acc)[kAcc]) {
+  double sum = 0;
+  alignas(64) float lanes[16];
+  for (int j = 0; j < kAcc; j++) {
+    _mm512_store_ps(lanes, acc[j]);
+    for (float x : lanes) sum += x;
+  }
+  return sum;
+}
+
 __attribute__((target("avx512f"))) Result run_avx512(int64_t iters, float mul, float add) {
   __m512 acc[kAcc];
   const __m512 m = _mm512_set1_ps(mul), a = _mm512_set1_ps(add);
@@ -28,13 +40,7 @@ __attribute__((target("avx512f"))) Result run_avx512(int64_t iters, float mul, f
 #pragma GCC unroll 12
     for (int j = 0; j < kAcc; j++) acc[j] = _mm512_fmadd_ps(acc[j], m, a);
   }
-  double sum = 0;
-  alignas(64) float lanes[16];  // (not _mm512_reduce_add_ps: GCC 12's header warns inside it)
-  for (int j = 0; j < kAcc; j++) {
-    _mm512_store_ps(lanes, acc[j]);
-    for (float x : lanes) sum += x;
-  }
-  return {2.0 * 16 * kAcc * (double)iters, sum, 16 * kAcc};
+  return {2.0 * 16 * kAcc * (double)iters, sum_lanes(acc), 16 * kAcc};
 }
 
 __attribute__((target("avx2,fma"))) Result run_avx2(int64_t iters, float mul, float add) {
@@ -96,13 +102,7 @@ __attribute__((target("avx512f,avx512bf16"))) Result run_bf16_dot(int64_t iters)
 #pragma GCC unroll 12
     for (int j = 0; j < kAcc; j++) acc[j] = _mm512_dpbf16_ps(acc[j], one, half);
   }
-  double sum = 0;
-  alignas(64) float lanes[16];
-  for (int j = 0; j < kAcc; j++) {
-    _mm512_store_ps(lanes, acc[j]);
-    for (float x : lanes) sum += x;
-  }
-  return {4.0 * 16 * kAcc * (double)iters, sum, 16 * kAcc};
+  return {4.0 * 16 * kAcc * (double)iters, sum_lanes(acc), 16 * kAcc};
 }
 #endif
 
